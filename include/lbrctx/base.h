@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Freestanding C++ basics for lbrctx: there is no C++ standard library in
+ * the kernel, so the few pieces we need are defined here. The only form of
+ * new is placement new; there is no global operator new or delete.
+ */
+#pragma once
+
+#include <lbrctx/shim.h>
+#include <lbrctx/layout.h>
+
+namespace lbrctx {
+
+using size_t = decltype(sizeof(0));
+using uintptr_t = unsigned long;
+static_assert(sizeof(uintptr_t) == sizeof(void *), "LP64 kernel");
+static_assert(sizeof(u64) == 8 && sizeof(u32) == 4 && sizeof(u16) == 2 && sizeof(u8) == 1,
+	      "shim.h fixed-width types must match the kernel's");
+
+template <class T> struct RemoveReference { using Type = T; };
+template <class T> struct RemoveReference<T &> { using Type = T; };
+template <class T> struct RemoveReference<T &&> { using Type = T; };
+
+template <class T>
+constexpr typename RemoveReference<T>::Type &&move(T &&v) noexcept
+{
+	return static_cast<typename RemoveReference<T>::Type &&>(v);
+}
+
+template <class T>
+constexpr T &&forward(typename RemoveReference<T>::Type &v) noexcept
+{
+	return static_cast<T &&>(v);
+}
+
+template <class T> constexpr bool is_power_of_two(T v) { return v && !(v & (v - 1)); }
+
+template <class T> constexpr T round_up(T v, T align) { return (v + align - 1) / align * align; }
+
+/* Non-copyable, non-movable base for guards and owners of kernel objects. */
+class Pinned {
+protected:
+	constexpr Pinned() = default;
+	Pinned(const Pinned &) = delete;
+	Pinned &operator=(const Pinned &) = delete;
+	Pinned(Pinned &&) = delete;
+	Pinned &operator=(Pinned &&) = delete;
+};
+
+} // namespace lbrctx
+
+/* Placement new: the only form of new the module uses. */
+inline void *operator new(lbrctx::size_t, void *p) noexcept { return p; }
+inline void operator delete(void *, void *) noexcept {}
+
+/* Report a broken invariant through WARN (with its backtrace); evaluates to @cond. */
+#define LBRCTX_WARN_ON(cond) \
+	lbrctx_shim_warn(!!(cond), #cond, __FILE__, __LINE__)
+
+#define lbrctx_err(...) lbrctx_shim_log(LBRCTX_LOG_ERR, __VA_ARGS__)
+#define lbrctx_warn(...) lbrctx_shim_log(LBRCTX_LOG_WARNING, __VA_ARGS__)
+#define lbrctx_info(...) lbrctx_shim_log(LBRCTX_LOG_INFO, __VA_ARGS__)

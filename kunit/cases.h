@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The KUnit case list, shared by the C suite tables (kunit/suites.c) and the
+ * C++ case bodies (kunit/test_*.cpp), plus the reporting bridge between them.
+ * Each list names every case of one suite once.
+ */
+#ifndef LBRCTX_KUNIT_CASES_H
+#define LBRCTX_KUNIT_CASES_H
+
+#include <lbrctx/shim.h>
+
+/* lbrctx_base: kunit/test_base.cpp */
+#define LBRCTX_BASE_CASES(X)                                    \
+	X(slab_objects_are_64_byte_aligned_and_zeroed)          \
+	X(slab_object_size_is_type_size_rounded_to_alignment)   \
+	X(slab_destroy_finds_zero_objects)                      \
+	X(slab_destroy_with_live_object_is_refused)             \
+	X(xsave_and_xrstor_execute_on_cache_objects)            \
+	X(virtual_dispatch_reaches_the_override)                \
+	X(constinit_globals_hold_their_values_without_constructors) \
+	X(result_and_try_propagate_errnos)                      \
+	X(scope_exit_runs_unless_dismissed)
+
+struct kunit;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LBRCTX_CASE_DECL(name) void name(struct kunit *test) LBRCTX_NOEXCEPT;
+LBRCTX_BASE_CASES(LBRCTX_CASE_DECL)
+#undef LBRCTX_CASE_DECL
+
+void lbrctx_kunit_fail(struct kunit *test, const char *file, int line,
+		       const char *what) LBRCTX_NOEXCEPT;
+void lbrctx_kunit_fail_eq(struct kunit *test, const char *file, int line, const char *lhs,
+			  const char *rhs, long long lv, long long rv) LBRCTX_NOEXCEPT;
+void lbrctx_kunit_info(struct kunit *test, const char *fmt, ...)
+	LBRCTX_NOEXCEPT LBRCTX_PRINTF(2, 3);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

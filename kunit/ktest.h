@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit from C++. The suites and their case tables are C (kunit/suites.c),
+ * because <kunit/test.h> is a kernel header; each case body is a C++
+ * function that reports through these checks. A failed check marks the case
+ * failed with the file, line and expression; ASSERT forms also return.
+ */
+#pragma once
+
+#include <lbrctx/base.h>
+
+#include "cases.h"
+
+namespace lbrctx::test {
+
+inline bool check(struct kunit *t, bool ok, const char *what, const char *file, int line)
+{
+	if (!ok)
+		lbrctx_kunit_fail(t, file, line, what);
+	return ok;
+}
+
+inline bool check_eq(struct kunit *t, long long a, long long b, const char *sa, const char *sb,
+		     const char *file, int line)
+{
+	if (a != b)
+		lbrctx_kunit_fail_eq(t, file, line, sa, sb, a, b);
+	return a == b;
+}
+
+} // namespace lbrctx::test
+
+#define KEXPECT(t, cond) ::lbrctx::test::check((t), !!(cond), #cond, __FILE__, __LINE__)
+#define KEXPECT_EQ(t, a, b)                                                                      \
+	::lbrctx::test::check_eq((t), (long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
+#define KASSERT(t, cond)                \
+	do {                            \
+		if (!KEXPECT(t, cond))  \
+			return;         \
+	} while (0)
+#define KASSERT_EQ(t, a, b)                \
+	do {                               \
+		if (!KEXPECT_EQ(t, a, b))  \
+			return;            \
+	} while (0)
+
+/* Define a case body declared in cases.h. */
+#define LBRCTX_KUNIT_CASE(name) extern "C" void name(struct kunit *test) noexcept

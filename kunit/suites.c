@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lbrctx KUnit suites. Case bodies are C++ (kunit/test_*.cpp); this file
+ * holds the suite tables and the reporting bridge they use.
+ */
+#include <kunit/test.h>
+#include <linux/module.h>
+#include <lbrctx/shim.h>
+#include "cases.h"
+
+void lbrctx_kunit_fail(struct kunit *test, const char *file, int line, const char *what)
+{
+	KUNIT_FAIL(test, "%s:%d: expected %s", file, line, what);
+}
+
+void lbrctx_kunit_fail_eq(struct kunit *test, const char *file, int line, const char *lhs,
+			  const char *rhs, long long lv, long long rv)
+{
+	KUNIT_FAIL(test, "%s:%d: expected %s == %s, got %lld != %lld", file, line, lhs, rhs, lv,
+		   rv);
+}
+
+void lbrctx_kunit_info(struct kunit *test, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	kunit_info(test, "%pV", &vaf);
+	va_end(args);
+}
+
+#define LBRCTX_CASE_ENTRY(name) KUNIT_CASE(name),
+
+static struct kunit_case lbrctx_base_cases[] = {
+	LBRCTX_BASE_CASES(LBRCTX_CASE_ENTRY)
+	{}
+};
+
+static struct kunit_suite lbrctx_base_suite = {
+	.name = "lbrctx_base",
+	.test_cases = lbrctx_base_cases,
+};
+
+kunit_test_suites(&lbrctx_base_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit suites for lbrctx");

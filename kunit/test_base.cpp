@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lbrctx_base: the foundation the rest stands on. Aligned dedicated caches,
+ * XSAVE on their objects, and the C++ runtime properties the module relies
+ * on (virtual dispatch, constinit globals, Result/TRY).
+ */
+#include <lbrctx/guard.h>
+#include <lbrctx/slab.h>
+#include <lbrctx/xsave.h>
+
+#include "ktest.h"
+
+using namespace lbrctx;
+
+namespace {
+
+/*
+ * A 64-byte-aligned type of 832 bytes: the legacy region, the XSAVE header
+ * and 256 bytes of extended state, as a task's XSAVE area would hold.
+ */
+struct alignas(64) XsaveTestArea {
+	u8 legacy[xsave::kLegacySize];
+	xsave::Header header;
+	u8 extended[256];
+};
+static_assert(sizeof(XsaveTestArea) == 832, "");
+static_assert(alignof(XsaveTestArea) == 64, "XSAVE needs 64-byte alignment (SDM Vol. 1, 13.7)");
+
+/* An odd-sized payload: sizeof must round up to the alignment. */
+struct alignas(64) OddPayload {
+	u8 bytes[600];
+};
+static_assert(sizeof(OddPayload) == 640, "");
+
+bool aligned64(const void *p) { return (reinterpret_cast<uintptr_t>(p) & 63) == 0; }
+
+bool all_zero(const void *p, size_t n)
+{
+	const u8 *b = static_cast<const u8 *>(p);
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(slab_objects_are_64_byte_aligned_and_zeroed)
+{
+	constexpr int kObjects = 48;
+	SlabCache<XsaveTestArea> cache;
+	KASSERT_EQ(test, cache.create("lbrctx_kunit_align").error(), 0);
+
+	XsaveTestArea *objs[kObjects] = {};
+	for (int round = 0; round < 2; round++) {
+		for (auto &o : objs) {
+			auto r = cache.alloc(LBRCTX_GFP_KERNEL);
+			KASSERT(test, !r.is_error());
+			o = r.value().leak(); /* freed below through cache.free() */
+			KEXPECT(test, aligned64(o));
+			KEXPECT(test, all_zero(o, sizeof(*o)));
+			/* Dirty it, so the second round proves zeroing of reused objects. */
+			o->legacy[0] = 0xa5;
+			o->extended[255] = 0x5a;
+		}
+		for (auto &o : objs)
+			cache.free(o);
+	}
+	KEXPECT_EQ(test, cache.live(), 0);
+	KEXPECT_EQ(test, cache.destroy().error(), 0);
+}
+
+LBRCTX_KUNIT_CASE(slab_object_size_is_type_size_rounded_to_alignment)
+{
+	SlabCache<OddPayload> cache;
+	KASSERT_EQ(test, cache.create("lbrctx_kunit_odd").error(), 0);
+	KEXPECT_EQ(test, cache.object_size(), round_up<size_t>(600, 64));
+	{
+		auto a = cache.alloc(LBRCTX_GFP_KERNEL);
+		auto b = cache.alloc(LBRCTX_GFP_KERNEL);
+		KASSERT(test, !a.is_error() && !b.is_error());
+		KEXPECT(test, aligned64(a.value().get()) && aligned64(b.value().get()));
+		KEXPECT_EQ(test, cache.live(), 2);
+	}
+	/* The SlabPtr owners freed both objects when they went out of scope. */
+	KEXPECT_EQ(test, cache.live(), 0);
+	KEXPECT_EQ(test, cache.destroy().error(), 0);
+}
+
+LBRCTX_KUNIT_CASE(slab_destroy_finds_zero_objects)
+{
+	SlabCache<XsaveTestArea> cache;
+	KASSERT_EQ(test, cache.create("lbrctx_kunit_destroy").error(), 0);
+	for (int i = 0; i < 100; i++) {
+		auto r = cache.alloc(i & 1 ? LBRCTX_GFP_NOWAIT : LBRCTX_GFP_KERNEL);
+		KASSERT(test, !r.is_error());
+	}
+	KEXPECT_EQ(test, cache.allocs(), 100);
+	KEXPECT_EQ(test, cache.live(), 0);
+	/*
+	 * The kernel checks too: SLUB's kmem_cache_destroy() reports
+	 * "Objects remaining" with a backtrace, which fails the guest run.
+	 */
+	KEXPECT_EQ(test, cache.destroy().error(), 0);
+	KEXPECT(test, !cache.created());
+}
+
+LBRCTX_KUNIT_CASE(slab_destroy_with_live_object_is_refused)
+{
+	SlabCache<XsaveTestArea> cache;
+	KASSERT_EQ(test, cache.create("lbrctx_kunit_busy").error(), 0);
+	auto r = cache.alloc(LBRCTX_GFP_KERNEL);
+	KASSERT(test, !r.is_error());
+	XsaveTestArea *o = r.value().leak(); /* freed below */
+	KEXPECT_EQ(test, cache.destroy().error(), -LBRCTX_K_EBUSY);
+	KEXPECT(test, cache.created());
+	cache.free(o);
+	KEXPECT_EQ(test, cache.destroy().error(), 0);
+}
+
+LBRCTX_KUNIT_CASE(xsave_and_xrstor_execute_on_cache_objects)
+{
+	KASSERT(test, lbrctx_shim_cpu_has_xsave());
+	SlabCache<XsaveTestArea> cache;
+	KASSERT_EQ(test, cache.create("lbrctx_kunit_xsave").error(), 0);
+	ScopeExit destroy([&] { KEXPECT_EQ(test, cache.destroy().error(), 0); });
+
+	auto ra = cache.alloc(LBRCTX_GFP_KERNEL);
+	auto rb = cache.alloc(LBRCTX_GFP_KERNEL);
+	KASSERT(test, !ra.is_error() && !rb.is_error());
+	/* Owned by this scope: freed before the cache is destroyed. */
+	SlabPtr<XsaveTestArea> a = ra.release_value(), b = rb.release_value();
+	/* XSAVE raises #GP on a misaligned area (SDM Vol. 1, 13.7). */
+	KASSERT(test, aligned64(a.get()) && aligned64(b.get()));
+
+	u32 orig, probe, restored, saved_a, saved_b, mask;
+	{
+		FpuSection fpu;
+		orig = xsave::read_mxcsr();
+		/* Rounding control (bits 13-14) to round-toward-zero. */
+		probe = orig | 0x6000;
+		xsave::write_mxcsr(probe);
+		xsave::save(a.get(), xsave::kMaskFpSse);
+		xsave::write_mxcsr(orig);
+		xsave::restore(a.get(), xsave::kMaskFpSse);
+		restored = xsave::read_mxcsr();
+		xsave::save(b.get(), xsave::kMaskFpSse);
+		xsave::write_mxcsr(orig);
+	}
+	__builtin_memcpy(&saved_a, &a->legacy[xsave::kMxcsrOffset], 4);
+	__builtin_memcpy(&saved_b, &b->legacy[xsave::kMxcsrOffset], 4);
+	__builtin_memcpy(&mask, &a->legacy[xsave::kMxcsrMaskOffset], 4);
+	KEXPECT(test, probe != orig);
+	KEXPECT_EQ(test, saved_a, probe);	/* XSAVE wrote the object */
+	KEXPECT_EQ(test, restored, probe);	/* XRSTOR read it back */
+	KEXPECT_EQ(test, saved_b, probe);
+	/* A non-default MXCSR takes SSE out of its init state: XSTATE_BV[1]. */
+	KEXPECT(test, a->header.xstate_bv & 2);
+	KEXPECT(test, mask != 0);
+}
+
+namespace {
+
+class Shape {
+public:
+	constexpr Shape() = default;
+	virtual int sides() const { return 0; }
+
+protected:
+	~Shape() = default;
+};
+
+class Triangle final : public Shape {
+public:
+	constexpr Triangle() = default;
+	int sides() const override { return 3; }
+};
+
+class Square final : public Shape {
+public:
+	constexpr Square() = default;
+	int sides() const override { return 4; }
+};
+
+/* constinit objects with vtables: initialized at compile time, no .init_array. */
+constinit Triangle g_triangle;
+constinit Square g_square;
+constinit Shape *g_shapes[] = {&g_triangle, &g_square};
+
+struct Counter {
+	constexpr explicit Counter(int start) : value(start * 2 + 1) {}
+	int value;
+};
+constinit Counter g_counter{20};
+constinit int g_answer = 42;
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(virtual_dispatch_reaches_the_override)
+{
+	/* A volatile index keeps the compiler from devirtualizing the calls. */
+	volatile int idx = 0;
+	KEXPECT_EQ(test, g_shapes[idx]->sides(), 3);
+	idx = 1;
+	KEXPECT_EQ(test, g_shapes[idx]->sides(), 4);
+}
+
+LBRCTX_KUNIT_CASE(constinit_globals_hold_their_values_without_constructors)
+{
+	KEXPECT_EQ(test, g_counter.value, 41);
+	KEXPECT_EQ(test, g_answer, 42);
+	g_answer++;
+	KEXPECT_EQ(test, g_answer, 43);
+	g_answer--;
+}
+
+namespace {
+
+Result<int> parse_depth(int v)
+{
+	if (v < 8 || v > 32)
+		return err::inval();
+	return v;
+}
+
+Result<int> doubled_depth(int v)
+{
+	int d = TRY(parse_depth(v));
+	return d * 2;
+}
+
+Result<void> needs_memory(bool fail)
+{
+	if (fail)
+		return err::nomem();
+	return {};
+}
+
+Result<long> chain(bool fail)
+{
+	TRY(needs_memory(fail));
+	return 7L;
+}
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(result_and_try_propagate_errnos)
+{
+	auto ok = doubled_depth(16);
+	KASSERT(test, !ok.is_error());
+	KEXPECT_EQ(test, ok.value(), 32);
+
+	auto bad = doubled_depth(33);
+	KEXPECT(test, bad.is_error());
+	KEXPECT_EQ(test, bad.error(), -LBRCTX_K_EINVAL);
+
+	auto nomem = chain(true);
+	KEXPECT_EQ(test, nomem.error(), -LBRCTX_K_ENOMEM);
+	auto fine = chain(false);
+	KASSERT(test, !fine.is_error());
+	KEXPECT_EQ(test, fine.value(), 7);
+	KEXPECT_EQ(test, to_errno(needs_memory(true)), -LBRCTX_K_ENOMEM);
+}
+
+LBRCTX_KUNIT_CASE(scope_exit_runs_unless_dismissed)
+{
+	int runs = 0;
+	{
+		ScopeExit a([&] { runs++; });
+		ScopeExit b([&] { runs += 10; });
+		b.dismiss();
+	}
+	KEXPECT_EQ(test, runs, 1);
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel layout facts for the C++, generated the way asm-offsets is: this
+ * file is compiled to assembly only, and Kbuild's filechk_offsets turns the
+ * DEFINE()/OFFSET() markers into include/generated/lbrctx/layout.h. The C++
+ * static_asserts its own mirror types against these values.
+ */
+#include <linux/kbuild.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/rhashtable-types.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <asm/fpu/types.h>
+
+/* Not called: referenced only so the compiler emits the markers. */
+void lbrctx_layout_facts(void);
+void lbrctx_layout_facts(void)
+{
+	COMMENT("Kernel object sizes the C++ headers reserve room for.");
+	DEFINE(LBRCTX_K_SIZEOF_RCU_HEAD, sizeof(struct rcu_head));
+	DEFINE(LBRCTX_K_ALIGNOF_RCU_HEAD, __alignof__(struct rcu_head));
+	DEFINE(LBRCTX_K_SIZEOF_REFCOUNT, sizeof(refcount_t));
+	DEFINE(LBRCTX_K_SIZEOF_RHASH_HEAD, sizeof(struct rhash_head));
+	DEFINE(LBRCTX_K_SIZEOF_LIST_HEAD, sizeof(struct list_head));
+	DEFINE(LBRCTX_K_ARCH_KMALLOC_MINALIGN, ARCH_KMALLOC_MINALIGN);
+	BLANK();
+	COMMENT("XSAVE area layout (Intel SDM Vol. 1, 13.4).");
+	DEFINE(LBRCTX_K_SIZEOF_FXREGS, sizeof(struct fxregs_state));
+	DEFINE(LBRCTX_K_SIZEOF_XSTATE_HEADER, sizeof(struct xstate_header));
+	DEFINE(LBRCTX_K_XFEATURE_LBR, XFEATURE_LBR);
+	DEFINE(LBRCTX_K_XFEATURE_MASK_FPSSE, XFEATURE_MASK_FPSSE);
+	BLANK();
+	COMMENT("Arch LBR state component (Intel SDM Vol. 3B, 18.1.3; asm/fpu/types.h).");
+	DEFINE(LBRCTX_K_SIZEOF_ARCH_LBR_STATE, sizeof(struct arch_lbr_state));
+	OFFSET(LBRCTX_K_ARCH_LBR_LBR_CTL, arch_lbr_state, lbr_ctl);
+	OFFSET(LBRCTX_K_ARCH_LBR_LBR_DEPTH, arch_lbr_state, lbr_depth);
+	OFFSET(LBRCTX_K_ARCH_LBR_LER_FROM, arch_lbr_state, ler_from);
+	OFFSET(LBRCTX_K_ARCH_LBR_LER_TO, arch_lbr_state, ler_to);
+	OFFSET(LBRCTX_K_ARCH_LBR_LER_INFO, arch_lbr_state, ler_info);
+	OFFSET(LBRCTX_K_ARCH_LBR_ENTRIES, arch_lbr_state, entries);
+	DEFINE(LBRCTX_K_SIZEOF_LBR_ENTRY, sizeof(struct lbr_entry));
+	OFFSET(LBRCTX_K_LBR_ENTRY_FROM, lbr_entry, from);
+	OFFSET(LBRCTX_K_LBR_ENTRY_TO, lbr_entry, to);
+	OFFSET(LBRCTX_K_LBR_ENTRY_INFO, lbr_entry, info);
+}
+
+/* Errno values, so the C++ returns exactly the kernel's. */
+void lbrctx_layout_errnos(void);
+void lbrctx_layout_errnos(void)
+{
+	DEFINE(LBRCTX_K_EPERM, EPERM);
+	DEFINE(LBRCTX_K_ENOENT, ENOENT);
+	DEFINE(LBRCTX_K_EAGAIN, EAGAIN);
+	DEFINE(LBRCTX_K_ENOMEM, ENOMEM);
+	DEFINE(LBRCTX_K_EACCES, EACCES);
+	DEFINE(LBRCTX_K_EBUSY, EBUSY);
+	DEFINE(LBRCTX_K_EEXIST, EEXIST);
+	DEFINE(LBRCTX_K_ENODEV, ENODEV);
+	DEFINE(LBRCTX_K_EINVAL, EINVAL);
+	DEFINE(LBRCTX_K_ENOSPC, ENOSPC);
+	DEFINE(LBRCTX_K_E2BIG, E2BIG);
+	DEFINE(LBRCTX_K_EOPNOTSUPP, EOPNOTSUPP);
+}

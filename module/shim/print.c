@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+/* printk wrappers: C++ cannot use the printk() macro family. */
+#include <linux/bug.h>
+#include <linux/module.h>
+#include <linux/printk.h>
+#include <lbrctx/shim.h>
+
+void lbrctx_shim_log(enum lbrctx_log_level level, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	switch (level) {
+	case LBRCTX_LOG_ERR:
+		pr_err("lbrctx: %pV", &vaf);
+		break;
+	case LBRCTX_LOG_WARNING:
+		pr_warn("lbrctx: %pV", &vaf);
+		break;
+	case LBRCTX_LOG_INFO:
+		pr_info("lbrctx: %pV", &vaf);
+		break;
+	default:
+		pr_debug("lbrctx: %pV", &vaf);
+		break;
+	}
+	va_end(args);
+}
+EXPORT_SYMBOL_GPL(lbrctx_shim_log);
+
+bool lbrctx_shim_warn(bool cond, const char *what, const char *file, int line)
+{
+	return WARN(cond, "lbrctx: invariant broken: %s at %s:%d\n", what, file, line);
+}
+EXPORT_SYMBOL_GPL(lbrctx_shim_warn);

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a test kernel in QEMU (TCG; KVM is not used), run a command in the
+# guest and copy its results out.
+#
+#   qemu/run.sh --kernel BZIMAGE --out DIR [options] -- COMMAND...
+#
+#   --kernel F      bzImage to boot
+#   --out DIR       results directory (created, emptied); the guest sees it
+#                   read-write at /tmp/out, and runs COMMAND there
+#   --in FILE       copy FILE into DIR/ before boot (repeatable)
+#   --initramfs     boot a busybox-static initramfs instead of the host root
+#   --smp N         vCPUs (default 2)    --mem M   memory (default 2G)
+#   --timeout S     kill the guest after S seconds (default 300)
+#   --append ARGS   extra kernel command line
+#
+# Exit status: the guest command's, or 124 on timeout, or 125 when the guest
+# ended without reporting one. A console that shows an oops, BUG, WARNING,
+# KASAN, lockdep, kmemleak, refcount or stall report fails the run (status 1
+# if the command itself succeeded). The console is DIR/console.log, the
+# command's output DIR/guest.log.
+set -uo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+
+kernel="" out="" initramfs=0 smp=2 mem=2G timeout=300 append="" ins=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--in) ins+=("$2"); shift 2 ;;
+	--initramfs) initramfs=1; shift ;;
+	--smp) smp=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--) shift; break ;;
+	*) die "run.sh: unknown option $1" ;;
+	esac
+done
+[ -f "$kernel" ] || die "run.sh: --kernel: no such file: $kernel"
+[ -n "$out" ] || die "run.sh: --out is required"
+[ $# -gt 0 ] || die "run.sh: no guest command"
+guest_pkgs
+
+rm -rf "$out"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+for f in "${ins[@]}"; do cp -L "$f" "$out/" || die "run.sh: cannot copy $f"; done
+printf '%s\n' "$*" >"$out/cmd.sh"
+
+cmdline="console=ttyS0,115200 loglevel=7 panic=-1 no_hash_pointers"
+qargs=(-nographic -no-reboot -monitor none -serial "file:$out/console.log"
+	-cpu max -smp "$smp" -m "$mem" -kernel "$kernel"
+	-fsdev "local,id=out,path=$out,security_model=none,multidevs=remap"
+	-device "virtio-9p-pci,fsdev=out,mount_tag=lbrctx-out")
+if [ $initramfs -eq 1 ]; then
+	rd=$out/.initramfs
+	mkdir -p "$rd"/{bin,sbin,proc,sys,dev,tmp,run,root,etc}
+	cp /bin/busybox "$rd/bin/busybox"
+	for a in $("$rd/bin/busybox" --list); do
+		[ -e "$rd/bin/$a" ] || ln -s busybox "$rd/bin/$a"
+	done
+	cp "$LBRCTX_TOP/qemu/guest-init.sh" "$rd/init"
+	(cd "$rd" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
+	rm -rf "$rd"
+	qargs+=(-initrd "$out/initramfs.cpio.gz")
+	cmdline="$cmdline rdinit=/init"
+else
+	qargs+=(-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
+		-device "virtio-9p-pci,fsdev=root,mount_tag=/dev/root")
+	cmdline="$cmdline root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$LBRCTX_TOP/qemu/guest-init.sh"
+fi
+
+start=$(date +%s)
+timeout -k 5 "$timeout" qemu-system-x86_64 "${qargs[@]}" -append "$cmdline $append" \
+	>"$out/qemu.log" 2>&1 </dev/null
+qrc=$?
+elapsed=$(( $(date +%s) - start ))
+
+rc=125
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+	log "guest timed out after ${timeout}s (console: $out/console.log)"
+	rc=124
+elif [ -f "$out/exit-status" ]; then
+	rc=$(cat "$out/exit-status")
+else
+	log "guest ended without an exit status (qemu $qrc; console: $out/console.log)"
+	tail -n 20 "$out/qemu.log" >&2
+fi
+
+# Kernel reports that fail the run whatever the command said.
+splat='Oops|BUG:|WARNING:|Call Trace:|KASAN|circular locking|possible recursive locking|suspicious RCU usage|new suspected memory leak|unreferenced object 0x|refcount_t:|general protection fault|Kernel panic|UBSAN|soft lockup|hung_task|blocked for more than|rcu_.*detected stall|Objects remaining'
+if grep -aEq "$splat" "$out/console.log" 2>/dev/null; then
+	log "kernel reports on the guest console:"
+	grep -aE -m 20 "$splat" "$out/console.log" >&2
+	[ "$rc" -eq 0 ] && rc=1
+fi
+echo "$elapsed" >"$out/elapsed"
+exit "$rc"

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test on every kernel series.
+#
+# For each series (6.1, 6.12, 7.x) it builds or reuses the test kernel,
+# builds the module against it (W=1, warning-free), checks incremental
+# rebuilds, the post-link checks and the negative builds, then runs the
+# KUnit suites in a QEMU guest and parses the KTAP with the kernel's own
+# kunit.py. The 7.x debug kernel (KASAN, lockdep, kmemleak, ...) runs the
+# KUnit suites too. Prints "<kernel>: N passed, N failed" per kernel and a
+# final "N passed, N failed"; exits non-zero on any failure.
+#
+# LBRCTX_SERIES / LBRCTX_DEBUG_SERIES pick the series; artifacts (build
+# logs, KTAP, kunit.py JSON, guest consoles) go to $LBRCTX_ARTIFACTS
+# (default: ./artifacts).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SERIES=${LBRCTX_SERIES-6.1 6.12 7.x}
+DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x}
+ART=${LBRCTX_ARTIFACTS:-$LBRCTX_TOP/artifacts}
+mkdir -p "$ART"
+
+total_pass=0 total_fail=0 summary=()
+k_pass=0 k_fail=0
+
+t_pass() { k_pass=$((k_pass + 1)); printf '  ok   %s\n' "$1"; }
+t_fail() { k_fail=$((k_fail + 1)); printf '  FAIL %s: %s\n' "$1" "$2"; }
+t_check() { # NAME CONDITION-RESULT(0/1) REASON
+	if [ "$2" -eq 0 ]; then t_pass "$1"; else t_fail "$1" "$3"; fi
+}
+
+# Copy the module sources into DIR, leaving build products behind.
+stage_sources() {
+	mkdir -p "$1"
+	rsync -a --delete --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' \
+		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.postlink' \
+		--exclude='include/generated' --exclude='Module.symvers' \
+		--exclude='modules.order' --exclude='.tmp*' \
+		"$LBRCTX_TOP"/{Kbuild,Makefile,module,include,kunit,scripts} "$1/"
+}
+
+# Lines of a build log that show something being built.
+built_lines() { grep -E '^ +(CC|C\+\+|LD|AR|GEN|CHECK) ' "$1" || true; }
+
+host_tests() { # KDIR WORKDIR
+	local kdir=$1 w=$2 src=$2/src log rc n
+	stage_sources "$src"
+
+	make -C "$src" KDIR="$kdir" W=1 >"$w/build.log" 2>&1
+	rc=$?
+	n=$(grep -c 'warning:' "$w/build.log")
+	t_check build_w1_warning_free $(( rc != 0 || n != 0 )) "rc=$rc warnings=$n (see $w/build.log)"
+	[ $rc -eq 0 ] || return 1
+
+	make -C "$src" KDIR="$kdir" W=1 >"$w/rebuild.log" 2>&1
+	n=$(built_lines "$w/rebuild.log" | wc -l)
+	t_check second_make_builds_nothing $(( n != 0 )) "$n build steps ($w/rebuild.log)"
+
+	touch "$src/include/lbrctx/xsave.h"
+	make -C "$src" KDIR="$kdir" W=1 >"$w/touch.log" 2>&1
+	local rebuilt
+	rebuilt=$(built_lines "$w/touch.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $NF}' | sed "s|^$src/||" | sort | tr '\n' ' ')
+	t_check header_change_rebuilds_only_dependents \
+		$([ "$rebuilt" = "kunit/test_base.o " ] && echo 0 || echo 1) "rebuilt: '$rebuilt'"
+
+	make -C "$src" KDIR="$kdir" W=1 CXXFLAGS_LBRCTX=-DLBRCTX_FLAGS_PROBE >"$w/flags.log" 2>&1
+	rebuilt=$(built_lines "$w/flags.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $1}' | sort -u | tr '\n' ' ')
+	n=$(built_lines "$w/flags.log" | grep -cE '^ +C\+\+ ')
+	local ncxx
+	ncxx=$(find "$src/module" "$src/kunit" -name '*.cpp' -not -path '*/negative/*' | wc -l)
+	t_check flag_change_rebuilds_cxx_only $([ "$rebuilt" = "C++ " ] && [ "$n" -eq "$ncxx" ] && echo 0 || echo 1) \
+		"kinds rebuilt: '$rebuilt', C++ objects rebuilt: $n of $ncxx"
+	make -C "$src" KDIR="$kdir" W=1 >>"$w/flags.log" 2>&1 || return 1
+
+	"$src/scripts/postlink-check.sh" "$src/lbrctx.ko" "$src/lbrctx_kunit.ko" >"$w/postlink.log" 2>&1
+	t_check ko_has_no_ctors_or_cxx_runtime_symbols $? "$(cat "$w/postlink.log")"
+
+	# Negative builds: each must fail, and with our message.
+	local neg expect
+	for neg in global_ctor:'constructor/destructor sections' \
+		pure_virtual:'weak undefined symbols' \
+		operator_new:'C++ runtime symbols'; do
+		expect=${neg#*:}
+		neg=${neg%%:*}
+		rm -rf "$w/neg-$neg"
+		stage_sources "$w/neg-$neg"
+		make -C "$w/neg-$neg" KDIR="$kdir" LBRCTX_NEGATIVE=kunit/negative/$neg.o \
+			>"$w/neg-$neg.log" 2>&1
+		rc=$?
+		grep -q "lbrctx: post-link check: .*$expect" "$w/neg-$neg.log"
+		t_check "negative_build_${neg}_fails" $(( rc == 0 || $? != 0 )) \
+			"rc=$rc, message '$expect' not found ($w/neg-$neg.log)"
+		rm -rf "$w/neg-$neg"
+	done
+	return 0
+}
+
+# Run the KUnit suites in a guest; count cases from kunit.py's JSON.
+guest_kunit() { # KDIR KSRC WORKDIR SRC
+	local kdir=$1 ksrc=$2 w=$3 src=$4 g=$3/guest rc
+	qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$g" --smp 2 --timeout 600 \
+		--in "$src/lbrctx.ko" --in "$src/lbrctx_kunit.ko" --in qemu/guest/kunit.sh \
+		-- sh ./kunit.sh >"$w/guest.log" 2>&1
+	rc=$?
+	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
+	[ -f "$g/facts" ] || return 0
+	t_check guest_has_2_cpus $(grep -qx 'nproc=2' "$g/facts"; echo $?) "$(grep nproc "$g/facts")"
+	t_check modules_unload_cleanly $([ -f "$g/modules-after.txt" ] && [ ! -s "$g/modules-after.txt" ] && echo 0 || echo 1) \
+		"still loaded: $(cat "$g/modules-after.txt" 2>/dev/null)"
+	if grep -q slab_sysfs=1 "$g/facts"; then
+		t_check caches_destroyed_on_unload $([ ! -s "$g/slabs-after.txt" ] && echo 0 || echo 1) \
+			"left: $(cat "$g/slabs-after.txt")"
+	fi
+	if grep -q kmemleak=1 "$g/facts"; then
+		t_check kmemleak_reports_nothing $([ ! -s "$g/kmemleak.txt" ] && echo 0 || echo 1) \
+			"$(head -n 5 "$g/kmemleak.txt")"
+	fi
+	[ -f "$g/kunit-dmesg.log" ] || { t_fail kunit_ran "no KTAP captured"; return 0; }
+	cp "$g/kunit-dmesg.log" "$w/kunit.ktap"
+	python3 "$ksrc/tools/testing/kunit/kunit.py" parse --json="$w/kunit.json" \
+		"$w/kunit.ktap" >"$w/kunit-parse.txt" 2>&1
+	local counts
+	counts=$(python3 - "$w/kunit.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = f = 0
+def walk(node, prefix):
+    global p, f
+    for g in node.get("sub_groups", []):
+        walk(g, prefix + g["name"] + ".")
+    for c in node.get("test_cases", []):
+        st = c.get("status")
+        name = prefix + c["name"]
+        if st == "PASS":
+            p += 1
+            print("  ok   kunit:" + name)
+        elif st == "SKIP":
+            print("  skip kunit:" + name)
+        else:
+            f += 1
+            print("  FAIL kunit:" + name + ": " + str(st))
+walk(d, "")
+print("COUNTS %d %d" % (p, f))
+PY
+	)
+	printf '%s\n' "$counts" | grep -v '^COUNTS'
+	local kp kf
+	read -r _ kp kf < <(printf '%s\n' "$counts" | grep '^COUNTS')
+	k_pass=$((k_pass + ${kp:-0}))
+	k_fail=$((k_fail + ${kf:-0}))
+	# Every case result line of the KTAP (indented one level) must have
+	# reached kunit.py's JSON, and there must be some.
+	local raw
+	raw=$(grep -cE '^\[[ 0-9.]+\] {5}(ok|not ok) [0-9]+ ' "$w/kunit.ktap" || true)
+	t_check kunit_parsed_every_case $(( raw == 0 || ${kp:-0} + ${kf:-0} != raw )) \
+		"KTAP has $raw case results, kunit.py JSON $((${kp:-0} + ${kf:-0})) ($w/kunit-parse.txt)"
+}
+
+# A busybox initramfs guest boots and loads the module.
+guest_initramfs() { # KDIR WORKDIR SRC
+	local g=$2/initramfs rc
+	qemu/run.sh --initramfs --kernel "$1/arch/x86/boot/bzImage" --out "$g" --timeout 300 \
+		--in "$3/lbrctx.ko" -- 'insmod ./lbrctx.ko && rmmod lbrctx && nproc' >"$2/initramfs.log" 2>&1
+	rc=$?
+	t_check initramfs_guest_loads_module $rc "status $rc ($g/console.log)"
+}
+
+finish_kernel() { # LABEL
+	printf '%s: %d passed, %d failed\n' "$1" "$k_pass" "$k_fail"
+	summary+=("$1: $k_pass passed, $k_fail failed")
+	total_pass=$((total_pass + k_pass))
+	total_fail=$((total_fail + k_fail))
+	k_pass=0 k_fail=0
+}
+
+cd "$LBRCTX_TOP" || exit 1
+build_pkgs
+guest_pkgs
+
+for s in $SERIES; do
+	log "kernel series $s"
+	if ! kdir=$(scripts/kernels.sh build "$s" default); then
+		t_fail kernel_build "scripts/kernels.sh build $s default failed"
+		finish_kernel "$s"
+		continue
+	fi
+	ksrc=$(cat "$kdir/.lbrctx-src")
+	rel=$(cat "$kdir/include/config/kernel.release")
+	label=${rel%-lbrctx}
+	w=$ART/$label
+	rm -rf "$w"
+	mkdir -p "$w"
+	if host_tests "$kdir" "$w"; then
+		guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
+		guest_initramfs "$kdir" "$w" "$w/src"
+	fi
+	finish_kernel "$label"
+done
+
+for s in $DEBUG_SERIES; do
+	log "kernel series $s (debug)"
+	if ! kdir=$(scripts/kernels.sh build "$s" debug); then
+		t_fail kernel_build "scripts/kernels.sh build $s debug failed"
+		finish_kernel "$s-debug"
+		continue
+	fi
+	ksrc=$(cat "$kdir/.lbrctx-src")
+	rel=$(cat "$kdir/include/config/kernel.release")
+	label=${rel%-lbrctx}-debug
+	w=$ART/$label
+	rm -rf "$w"
+	mkdir -p "$w"
+	stage_sources "$w/src"
+	make -C "$w/src" KDIR="$kdir" W=1 >"$w/build.log" 2>&1
+	rc=$?
+	n=$(grep -c 'warning:' "$w/build.log")
+	t_check build_w1_warning_free $(( rc != 0 || n != 0 )) "rc=$rc warnings=$n ($w/build.log)"
+	[ $rc -eq 0 ] && guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
+	finish_kernel "$label"
+done
+
+echo
+for l in "${summary[@]}"; do echo "$l"; done
+printf '%d passed, %d failed\n' "$total_pass" "$total_fail"
+[ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the lbrctx scripts. Source it; do not run it.
+
+LBRCTX_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Kernel sources and builds are cached outside the checkout, keyed by the
+# Debian source package version, the flavor and the hash of the fragments.
+LBRCTX_CACHE=${LBRCTX_CACHE:-/var/cache/lbrctx}
+LBRCTX_JOBS=${LBRCTX_JOBS:-3}
+
+log() { printf '[lbrctx] %s\n' "$*" >&2; }
+die() { printf '[lbrctx] error: %s\n' "$*" >&2; exit 1; }
+
+# need_pkgs PKG...: make sure the Debian packages are installed. As root
+# they are installed; otherwise the exact apt-get line is printed.
+_apt_updated=0
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		die "missing packages; run: sudo apt-get install -y ${missing[*]}"
+	fi
+	log "installing: ${missing[*]}"
+	if [ $_apt_updated -eq 0 ]; then
+		apt-get update -q >/dev/null || die "apt-get update failed"
+		_apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >/dev/null ||
+		die "apt-get install -y ${missing[*]} failed"
+}
+
+# Packages needed to build the test kernels and the module.
+build_pkgs() {
+	need_pkgs build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils \
+		kmod python3 dwarves rsync
+}
+
+# Packages needed to run guests.
+guest_pkgs() {
+	need_pkgs qemu-system-x86 busybox-static linux-perf util-linux procps
+}
+
+# run_with_progress LABEL LOGFILE CMD...: run CMD with its output in LOGFILE
+# and print a progress line every 30 seconds.
+run_with_progress() {
+	local label=$1 logf=$2 start pid rc
+	shift 2
+	start=$(date +%s)
+	"$@" >"$logf" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		if [ $(( ($(date +%s) - start) % 30 )) -lt 5 ] && kill -0 "$pid" 2>/dev/null; then
+			log "$label: $(( $(date +%s) - start ))s, $(grep -cE '^  (CC|AS|LD|AR)' "$logf") objects, last: $(tail -n1 "$logf" | cut -c1-60)"
+		fi
+	done
+	wait "$pid"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		tail -n 30 "$logf" >&2
+		log "$label failed after $(( $(date +%s) - start ))s (log: $logf)"
+		return $rc
+	fi
+	log "$label done in $(( $(date +%s) - start ))s"
+}
