@@ -49,7 +49,10 @@ out=$(cd "$out" && pwd)
 for f in "${ins[@]}"; do cp -L "$f" "$out/" || die "run.sh: cannot copy $f"; done
 printf '%s\n' "$*" >"$out/cmd.sh"
 
-cmdline="console=ttyS0,115200 loglevel=7 panic=-1 no_hash_pointers"
+# acpi=noirq: PCI interrupts are routed through the PIRQ table. Under TCG a
+# debug kernel (KASAN, lockdep) runs ACPI's AML so slowly that _PRT hits
+# AE_AML_LOOP_TIMEOUT, virtio-pci gets no IRQ and the 9p root never mounts.
+cmdline="console=ttyS0,115200 loglevel=7 panic=-1 no_hash_pointers acpi=noirq"
 qargs=(-nographic -no-reboot -monitor none -serial "file:$out/console.log"
 	-cpu max -smp "$smp" -m "$mem" -kernel "$kernel"
 	-fsdev "local,id=out,path=$out,security_model=none,multidevs=remap"
@@ -67,9 +70,10 @@ if [ $initramfs -eq 1 ]; then
 	qargs+=(-initrd "$out/initramfs.cpio.gz")
 	cmdline="$cmdline rdinit=/init"
 else
+	# The tag has no /dev/ prefix: 6.1 strips one from root= and 7.x does not.
 	qargs+=(-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
-		-device "virtio-9p-pci,fsdev=root,mount_tag=/dev/root")
-	cmdline="$cmdline root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$LBRCTX_TOP/qemu/guest-init.sh"
+		-device "virtio-9p-pci,fsdev=root,mount_tag=lbrctx-root")
+	cmdline="$cmdline root=lbrctx-root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro init=$LBRCTX_TOP/qemu/guest-init.sh"
 fi
 
 start=$(date +%s)
