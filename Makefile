@@ -5,10 +5,11 @@
 #
 #   make [KDIR=<built kernel tree>]   build lbrctx.ko and lbrctx_kunit.ko
 #   make check                        every test on every kernel series
+#   make bench                        the store benchmarks, in a guest
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
-MODULES := lbrctx.ko lbrctx_kunit.ko
+MODULES := lbrctx.ko lbrctx_kunit.ko lbrctx_bench.ko
 
 all: modules
 
@@ -24,8 +25,11 @@ clean:
 check:
 	@scripts/check.sh
 
+bench:
+	@scripts/bench.sh
+
 kernels:
 	@for s in 6.1 6.12 7.x; do scripts/kernels.sh build $$s default || exit 1; done
 	@scripts/kernels.sh build 7.x debug
 
-.PHONY: all modules clean check kernels
+.PHONY: all modules clean check bench kernels

@@ -44,7 +44,17 @@ static struct kunit_suite lbrctx_base_suite = {
 	.test_cases = lbrctx_base_cases,
 };
 
-kunit_test_suites(&lbrctx_base_suite);
+static struct kunit_case lbrctx_store_cases[] = {
+	LBRCTX_STORE_CASES(LBRCTX_CASE_ENTRY)
+	{}
+};
+
+static struct kunit_suite lbrctx_store_suite = {
+	.name = "lbrctx_store",
+	.test_cases = lbrctx_store_cases,
+};
+
+kunit_test_suites(&lbrctx_base_suite, &lbrctx_store_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for lbrctx");

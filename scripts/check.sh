@@ -58,12 +58,18 @@ host_tests() { # KDIR WORKDIR
 	n=$(built_lines "$w/rebuild.log" | wc -l)
 	t_check second_make_builds_nothing $(( n != 0 )) "$n build steps ($w/rebuild.log)"
 
-	touch "$src/include/lbrctx/xsave.h"
+	# Touch a header; what is rebuilt must be exactly the objects whose
+	# fixdep dependency list (.cmd) names it, and not every object.
+	local hdr=include/lbrctx/guard.h expected rebuilt nobj
+	expected=$(cd "$src" && grep -l "$hdr" $(find module kunit -name '.*.o.cmd') |
+		sed -E 's|/\.([^/]*)\.cmd$|/\1|' | sort | tr '\n' ' ')
+	nobj=$(cd "$src" && find module kunit -name '.*.o.cmd' | wc -l)
+	touch "$src/$hdr"
 	make -C "$src" KDIR="$kdir" W=1 >"$w/touch.log" 2>&1
-	local rebuilt
 	rebuilt=$(built_lines "$w/touch.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $NF}' | sed "s|^$src/||" | sort | tr '\n' ' ')
 	t_check header_change_rebuilds_only_dependents \
-		$([ "$rebuilt" = "kunit/test_base.o " ] && echo 0 || echo 1) "rebuilt: '$rebuilt'"
+		$([ -n "$expected" ] && [ "$rebuilt" = "$expected" ] && [ "$(wc -w <<<"$rebuilt")" -lt "$nobj" ] && echo 0 || echo 1) \
+		"touched $hdr: rebuilt '$rebuilt', dependents '$expected' of $nobj objects"
 
 	make -C "$src" KDIR="$kdir" W=1 CXXFLAGS_LBRCTX=-DLBRCTX_FLAGS_PROBE >"$w/flags.log" 2>&1
 	rebuilt=$(built_lines "$w/flags.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $1}' | sort -u | tr '\n' ' ')
@@ -112,6 +118,9 @@ guest_kunit() { # KDIR KSRC WORKDIR SRC
 	t_check guest_has_2_cpus $(grep -qx 'nproc=2' "$g/facts"; echo $?) "$(grep nproc "$g/facts")"
 	t_check modules_unload_cleanly $([ -f "$g/modules-after.txt" ] && [ ! -s "$g/modules-after.txt" ] && echo 0 || echo 1) \
 		"still loaded: $(cat "$g/modules-after.txt" 2>/dev/null)"
+	t_check store_empty_after_suites \
+		$(grep -qx 'objects 0' "$g/store-after.txt" 2>/dev/null && grep -qx 'global_users 0' "$g/store-after.txt" && echo 0 || echo 1) \
+		"debugfs store: $(tr '\n' ' ' <"$g/store-after.txt" 2>/dev/null)"
 	if grep -q slab_sysfs=1 "$g/facts"; then
 		t_check caches_destroyed_on_unload $([ ! -s "$g/slabs-after.txt" ] && echo 0 || echo 1) \
 			"left: $(cat "$g/slabs-after.txt")"

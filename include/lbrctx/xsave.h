@@ -20,14 +20,14 @@
 
 namespace lbrctx::xsave {
 
-constexpr size_t kAlign = 64;
-constexpr size_t kLegacySize = 512;
-constexpr size_t kHeaderSize = 64;
-constexpr u32 kLbrMaxDepth = 32;
+inline constexpr size_t kAlign = 64;
+inline constexpr size_t kLegacySize = 512;
+inline constexpr size_t kHeaderSize = 64;
+inline constexpr u32 kLbrMaxDepth = 32;
 /* Legacy-region offsets (FXSAVE layout, SDM Vol. 1, Table 10-2). */
-constexpr size_t kMxcsrOffset = 24;
-constexpr size_t kMxcsrMaskOffset = 28;
-constexpr u64 kMaskFpSse = 0x3;
+inline constexpr size_t kMxcsrOffset = 24;
+inline constexpr size_t kMxcsrMaskOffset = 28;
+inline constexpr u64 kMaskFpSse = 0x3;
 
 struct Header {
 	u64 xstate_bv;

@@ -12,6 +12,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <asm/fpu/types.h>
+#include "shim_types.h"
 
 /* Not called: referenced only so the compiler emits the markers. */
 void lbrctx_layout_facts(void);
@@ -24,6 +25,8 @@ void lbrctx_layout_facts(void)
 	DEFINE(LBRCTX_K_SIZEOF_RHASH_HEAD, sizeof(struct rhash_head));
 	DEFINE(LBRCTX_K_SIZEOF_LIST_HEAD, sizeof(struct list_head));
 	DEFINE(LBRCTX_K_ARCH_KMALLOC_MINALIGN, ARCH_KMALLOC_MINALIGN);
+	DEFINE(LBRCTX_K_SIZEOF_HNODE, sizeof(struct lbrctx_hnode));
+	DEFINE(LBRCTX_K_ALIGNOF_HNODE, __alignof__(struct lbrctx_hnode));
 	BLANK();
 	COMMENT("XSAVE area layout (Intel SDM Vol. 1, 13.4).");
 	DEFINE(LBRCTX_K_SIZEOF_FXREGS, sizeof(struct fxregs_state));
@@ -51,6 +54,7 @@ void lbrctx_layout_errnos(void)
 {
 	DEFINE(LBRCTX_K_EPERM, EPERM);
 	DEFINE(LBRCTX_K_ENOENT, ENOENT);
+	DEFINE(LBRCTX_K_ESRCH, ESRCH);
 	DEFINE(LBRCTX_K_EAGAIN, EAGAIN);
 	DEFINE(LBRCTX_K_ENOMEM, ENOMEM);
 	DEFINE(LBRCTX_K_EACCES, EACCES);

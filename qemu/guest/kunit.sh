@@ -14,6 +14,8 @@ dmesg -c >boot-dmesg.log
 insmod ./lbrctx.ko || { echo "insmod lbrctx.ko failed"; exit 10; }
 insmod ./lbrctx_kunit.ko || { echo "insmod lbrctx_kunit.ko failed"; exit 11; }
 dmesg -c >kunit-dmesg.log
+# The store's live state once every suite has run: nothing may be left.
+cat /sys/kernel/debug/lbrctx/store >store-after.txt
 rmmod lbrctx_kunit || { echo "rmmod lbrctx_kunit failed"; exit 12; }
 rmmod lbrctx || { echo "rmmod lbrctx failed"; exit 13; }
 grep lbrctx /proc/modules >modules-after.txt

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lbrctx_bench: store benchmarks (make bench). Loading it runs them and
+ * prints one line per figure; the work is in kunit/bench.cpp.
+ */
+#include <linux/module.h>
+#include <lbrctx/shim.h>
+
+int lbrctx_bench_run(void);
+
+static int __init lbrctx_bench_init(void)
+{
+	return lbrctx_bench_run();
+}
+
+static void __exit lbrctx_bench_exit(void)
+{
+}
+
+module_init(lbrctx_bench_init);
+module_exit(lbrctx_bench_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("lbrctx store benchmarks");

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-side definitions of the objects the C++ embeds as opaque storage.
+ * Only the shim (and layout.c, which exports their sizes to the C++)
+ * includes this file.
+ */
+#ifndef LBRCTX_SHIM_TYPES_H
+#define LBRCTX_SHIM_TYPES_H
+
+#include <linux/rhashtable-types.h>
+
+/* A hash node keyed by a task pointer; embedded in struct lbrctx_task_data. */
+struct lbrctx_hnode {
+	struct rhash_head node;
+	const void *key;
+};
+
+#endif
