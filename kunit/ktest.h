@@ -28,6 +28,15 @@ inline bool check_eq(struct kunit *t, long long a, long long b, const char *sa, 
 	return a == b;
 }
 
+inline bool all_zero(const void *p, size_t n)
+{
+	const u8 *b = static_cast<const u8 *>(p);
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 } // namespace lbrctx::test
 
 #define KEXPECT(t, cond) ::lbrctx::test::check((t), !!(cond), #cond, __FILE__, __LINE__)

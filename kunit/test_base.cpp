@@ -11,6 +11,7 @@
 #include "ktest.h"
 
 using namespace lbrctx;
+using lbrctx::test::all_zero;
 
 namespace {
 
@@ -34,14 +35,6 @@ static_assert(sizeof(OddPayload) == 640, "");
 
 bool aligned64(const void *p) { return (reinterpret_cast<uintptr_t>(p) & 63) == 0; }
 
-bool all_zero(const void *p, size_t n)
-{
-	const u8 *b = static_cast<const u8 *>(p);
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
 
 } // namespace
 

@@ -10,6 +10,7 @@
 #include "ktest.h"
 
 using namespace lbrctx;
+using lbrctx::test::all_zero;
 
 namespace {
 
@@ -42,14 +43,6 @@ TaskData *lookup(void *task)
 	return td;
 }
 
-bool all_zero(const void *p, size_t n)
-{
-	const u8 *b = static_cast<const u8 *>(p);
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
 
 /* A kthread that parks until stopped: a task to attach data to. */
 int park(void *) noexcept

@@ -203,46 +203,44 @@ cd "$LBRCTX_TOP" || exit 1
 build_pkgs
 guest_pkgs
 
-for s in $SERIES; do
-	log "kernel series $s"
-	if ! kdir=$(scripts/kernels.sh build "$s" default); then
-		t_fail kernel_build "scripts/kernels.sh build $s default failed"
-		finish_kernel "$s"
-		continue
+# run_kernel SERIES FLAVOR: build or reuse the kernel, then its tests.
+run_kernel() {
+	local s=$1 flavor=$2 kdir ksrc rel label w rc n
+	local suffix=${flavor/default/}
+	suffix=${suffix:+-$suffix}
+	log "kernel series $s ($flavor)"
+	if ! kdir=$(scripts/kernels.sh build "$s" "$flavor"); then
+		t_fail kernel_build "scripts/kernels.sh build $s $flavor failed"
+		finish_kernel "$s$suffix"
+		return
 	fi
 	ksrc=$(cat "$kdir/.lbrctx-src")
 	rel=$(cat "$kdir/include/config/kernel.release")
-	label=${rel%-lbrctx}
+	label=${rel%-lbrctx}$suffix
 	w=$ART/$label
 	rm -rf "$w"
 	mkdir -p "$w"
-	if host_tests "$kdir" "$w"; then
-		guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
-		guest_initramfs "$kdir" "$w" "$w/src"
+	if [ "$flavor" = default ]; then
+		if host_tests "$kdir" "$w"; then
+			guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
+			guest_initramfs "$kdir" "$w" "$w/src"
+		fi
+	else
+		stage_sources "$w/src"
+		make -C "$w/src" KDIR="$kdir" W=1 >"$w/build.log" 2>&1
+		rc=$?
+		n=$(grep -c 'warning:' "$w/build.log")
+		t_check build_w1_warning_free $(( rc != 0 || n != 0 )) "rc=$rc warnings=$n ($w/build.log)"
+		[ $rc -eq 0 ] && guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
 	fi
 	finish_kernel "$label"
-done
+}
 
+for s in $SERIES; do
+	run_kernel "$s" default
+done
 for s in $DEBUG_SERIES; do
-	log "kernel series $s (debug)"
-	if ! kdir=$(scripts/kernels.sh build "$s" debug); then
-		t_fail kernel_build "scripts/kernels.sh build $s debug failed"
-		finish_kernel "$s-debug"
-		continue
-	fi
-	ksrc=$(cat "$kdir/.lbrctx-src")
-	rel=$(cat "$kdir/include/config/kernel.release")
-	label=${rel%-lbrctx}-debug
-	w=$ART/$label
-	rm -rf "$w"
-	mkdir -p "$w"
-	stage_sources "$w/src"
-	make -C "$w/src" KDIR="$kdir" W=1 >"$w/build.log" 2>&1
-	rc=$?
-	n=$(grep -c 'warning:' "$w/build.log")
-	t_check build_w1_warning_free $(( rc != 0 || n != 0 )) "rc=$rc warnings=$n ($w/build.log)"
-	[ $rc -eq 0 ] && guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
-	finish_kernel "$label"
+	run_kernel "$s" debug
 done
 
 echo

@@ -44,11 +44,16 @@ bool lbrctx_kt_should_stop(void)
 }
 EXPORT_SYMBOL_GPL(lbrctx_kt_should_stop);
 
-/* Park a kthread until it is told to stop, without spinning. */
+/* Sleep until kthread_stop(), which sets the flag and then wakes us. */
 void lbrctx_kt_wait_for_stop(void)
 {
-	while (!kthread_should_stop())
-		schedule_timeout_interruptible(HZ / 50);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
 }
 EXPORT_SYMBOL_GPL(lbrctx_kt_wait_for_stop);
 
