@@ -298,21 +298,27 @@ extern "C" int lbrctx_store_attach(void *task, struct lbrctx_task_data **out) no
 	if (fresh.is_error())
 		return fresh.error();
 	TaskData *td = fresh.value();
+	int ret = -LBRCTX_K_ESRCH;
 	{
 		StoreLock lock;
 		if (lbrctx_shim_task_exiting(task)) {
-			/* Freed below, outside the lock. */
+			/* Refused; the fresh object is freed below. */
 		} else if (TaskData *winner = lookup(task)) {
+			/* Lost the race: one object, one more reference. */
 			get_locked(winner);
 			*out = winner;
-		} else if (insert_locked(td) == 0) {
-			g.attaches.add(1);
-			*out = td;
-			return 0;
+			ret = 0;
+		} else {
+			ret = insert_locked(td);
+			if (ret == 0) {
+				g.attaches.add(1);
+				*out = td;
+				return 0;
+			}
 		}
 	}
 	g.cache.free(td);
-	return lbrctx_shim_task_exiting(task) ? -LBRCTX_K_ESRCH : 0;
+	return ret;
 }
 
 /* Drop a reference taken by lbrctx_store_attach(). Task context. */
