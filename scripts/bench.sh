@@ -16,8 +16,7 @@ rel=$(cat "$kdir/include/config/kernel.release")
 label=${rel%-lbrctx}
 w=$LBRCTX_TOP/artifacts/bench-$label
 rm -rf "$w"
-mkdir -p "$w/src"
-rsync -a --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' "$LBRCTX_TOP"/{Kbuild,Makefile,module,include,kunit,scripts} "$w/src/"
+stage_sources "$w/src"
 make -C "$w/src" KDIR="$kdir" >"$w/build.log" 2>&1 || die "module build failed ($w/build.log)"
 log "running the store benchmarks on $label (a few minutes under TCG)"
 qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$w/guest" --smp 2 --mem 4G \

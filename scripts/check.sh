@@ -31,16 +31,6 @@ t_check() { # NAME CONDITION-RESULT(0/1) REASON
 	if [ "$2" -eq 0 ]; then t_pass "$1"; else t_fail "$1" "$3"; fi
 }
 
-# Copy the module sources into DIR, leaving build products behind.
-stage_sources() {
-	mkdir -p "$1"
-	rsync -a --delete --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' \
-		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.postlink' \
-		--exclude='include/generated' --exclude='Module.symvers' \
-		--exclude='modules.order' --exclude='.tmp*' \
-		"$LBRCTX_TOP"/{Kbuild,Makefile,module,include,kunit,scripts} "$1/"
-}
-
 # Lines of a build log that show something being built.
 built_lines() { grep -E '^ +(CC|C\+\+|LD|AR|GEN|CHECK) ' "$1" || true; }
 

@@ -67,3 +67,13 @@ run_with_progress() {
 	fi
 	log "$label done in $(( $(date +%s) - start ))s"
 }
+
+# Copy the module sources into DIR, leaving build products behind.
+stage_sources() {
+	mkdir -p "$1"
+	rsync -a --delete --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' \
+		--exclude='*.mod' --exclude='*.mod.c' --exclude='*.postlink' \
+		--exclude='include/generated' --exclude='Module.symvers' \
+		--exclude='modules.order' --exclude='.tmp*' \
+		"$LBRCTX_TOP"/{Kbuild,Makefile,module,include,kunit,scripts} "$1/"
+}

@@ -81,7 +81,6 @@ void lbrctx_shim_fpu_end(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_rcu_read_lock(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_rcu_read_unlock(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_rcu_barrier(void) LBRCTX_NOEXCEPT;
-void lbrctx_shim_synchronize_rcu(void) LBRCTX_NOEXCEPT;
 /* call_rcu() on a task data object's rcu_head; calls lbrctx_store_free_rcu(). */
 void lbrctx_shim_call_rcu_task_data(void *rcu_head) LBRCTX_NOEXCEPT;
 /* refcount_t operations on storage of LBRCTX_K_SIZEOF_REFCOUNT bytes. */

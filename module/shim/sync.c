@@ -34,12 +34,6 @@ void lbrctx_shim_rcu_barrier(void)
 }
 EXPORT_SYMBOL_GPL(lbrctx_shim_rcu_barrier);
 
-void lbrctx_shim_synchronize_rcu(void)
-{
-	synchronize_rcu();
-}
-EXPORT_SYMBOL_GPL(lbrctx_shim_synchronize_rcu);
-
 static void lbrctx_shim_task_data_rcu_cb(struct rcu_head *head)
 {
 	lbrctx_store_free_rcu(head);
