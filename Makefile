@@ -9,7 +9,7 @@
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
-MODULES := lbrctx.ko lbrctx_kunit.ko lbrctx_bench.ko
+MODULES := lbrctx.ko lbrctx_kunit.ko lbrctx_bench.ko lbrctx_tchain.ko
 
 all: modules
 

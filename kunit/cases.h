@@ -38,6 +38,38 @@
 	X(store_init_failure_after_attach_leaks_nothing)                        \
 	X(store_attach_error_paths_leak_no_reference)
 
+/* lbrctx_lbr: kunit/test_lbr.cpp */
+#define LBRCTX_LBR_CASES(X)                                         \
+	X(lbr_ring_fills_youngest_first)                            \
+	X(lbr_ring_overflow_drops_the_oldest)                       \
+	X(lbr_ring_records_returns_as_branches)                     \
+	X(lbr_call_stack_pushes_calls_and_pops_returns)             \
+	X(lbr_call_stack_pop_past_empty_does_nothing)               \
+	X(lbr_call_stack_overflow_keeps_the_innermost_calls)        \
+	X(lbr_depth_must_be_a_supported_value)                      \
+	X(lbr_depth_change_clears_the_records)                      \
+	X(lbr_ctl_refuses_reserved_bits)                            \
+	X(lbr_disabled_unit_records_nothing)                        \
+	X(lbr_cpl_filters_select_kernel_or_user_branches)           \
+	X(lbr_type_filters_select_branch_types)                     \
+	X(lbr_info_holds_type_and_saturated_cycle_delta)            \
+	X(lbr_save_writes_the_xsave_component_layout)               \
+	X(lbr_restore_round_trips_and_continues)                    \
+	X(lbr_restore_refuses_state_no_save_produces)               \
+	X(lbr_restore_if_compatible_resets_on_a_config_mismatch)
+
+/* lbrctx_pmu: kunit/test_pmu.cpp */
+#define LBRCTX_PMU_CASES(X)                                          \
+	X(pmu_is_registered_with_a_dynamic_type)                     \
+	X(pmu_event_init_validation_table)                           \
+	X(pmu_freq_becomes_a_fixed_period)                           \
+	X(pmu_callstack_holds_the_nested_kernel_chain)               \
+	X(pmu_branches_counts_calls_and_returns_exactly)             \
+	X(pmu_disabled_event_records_nothing)                        \
+	X(pmu_switch_resets_for_a_task_without_data_and_restores)    \
+	X(pmu_per_task_event_attaches_and_releases_store_data)       \
+	X(pmu_system_wide_event_attaches_every_thread)
+
 struct kunit;
 
 #ifdef __cplusplus
@@ -47,7 +79,16 @@ extern "C" {
 #define LBRCTX_CASE_DECL(name) void name(struct kunit *test) LBRCTX_NOEXCEPT;
 LBRCTX_BASE_CASES(LBRCTX_CASE_DECL)
 LBRCTX_STORE_CASES(LBRCTX_CASE_DECL)
+LBRCTX_LBR_CASES(LBRCTX_CASE_DECL)
+LBRCTX_PMU_CASES(LBRCTX_CASE_DECL)
 #undef LBRCTX_CASE_DECL
+
+/* lbrctx_tchain.ko (kunit/tchain.c): probe targets for lbrctx_pmu. */
+void lbrctx_tchain_set_hook(void (*fn)(void *ctx), void *ctx) LBRCTX_NOEXCEPT;
+void lbrctx_tchain_ka(void) LBRCTX_NOEXCEPT;
+void lbrctx_tchain_kb(void) LBRCTX_NOEXCEPT;
+void lbrctx_tchain_kc(void) LBRCTX_NOEXCEPT;
+void lbrctx_tchain_leaf(void) LBRCTX_NOEXCEPT;
 
 void lbrctx_kunit_fail(struct kunit *test, const char *file, int line,
 		       const char *what) LBRCTX_NOEXCEPT;

@@ -54,7 +54,28 @@ static struct kunit_suite lbrctx_store_suite = {
 	.test_cases = lbrctx_store_cases,
 };
 
-kunit_test_suites(&lbrctx_base_suite, &lbrctx_store_suite);
+static struct kunit_case lbrctx_lbr_cases[] = {
+	LBRCTX_LBR_CASES(LBRCTX_CASE_ENTRY)
+	{}
+};
+
+static struct kunit_suite lbrctx_lbr_suite = {
+	.name = "lbrctx_lbr",
+	.test_cases = lbrctx_lbr_cases,
+};
+
+static struct kunit_case lbrctx_pmu_cases[] = {
+	LBRCTX_PMU_CASES(LBRCTX_CASE_ENTRY)
+	{}
+};
+
+static struct kunit_suite lbrctx_pmu_suite = {
+	.name = "lbrctx_pmu",
+	.test_cases = lbrctx_pmu_cases,
+};
+
+kunit_test_suites(&lbrctx_base_suite, &lbrctx_store_suite, &lbrctx_lbr_suite,
+		  &lbrctx_pmu_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for lbrctx");

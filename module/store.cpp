@@ -189,6 +189,15 @@ bool attach_global_locked(void *task, TaskData *spare)
 	return true;
 }
 
+/* Store lock held. Drop the task's own reference, if it has one. */
+void drop_task_owned_locked(TaskData *td)
+{
+	if (!(td->flags & kTaskOwned))
+		return;
+	td->flags &= ~kTaskOwned;
+	put_locked(td);
+}
+
 /* Store lock held. Drop every global reference. */
 void drop_all_global_locked()
 {
@@ -261,6 +270,11 @@ void shutdown()
 	{
 		StoreLock lock;
 		drop_all_global_locked();
+		/* Tasks that outlive the module give their data back now. */
+		for (ListLink *l = g.all.next, *next; l != &g.all; l = next) {
+			next = l->next;
+			drop_task_owned_locked(from_link(l));
+		}
 		LBRCTX_WARN_ON(g.all.next != &g.all);
 	}
 	g.global_users = 0;
@@ -319,6 +333,31 @@ extern "C" int lbrctx_store_attach(void *task, struct lbrctx_task_data **out) no
 	}
 	g.cache.free(td);
 	return ret;
+}
+
+/*
+ * Give @task data that the task itself holds until it exits (or the module
+ * unloads): what per-task perf events use. perf may swap the contexts of
+ * two equivalent tasks on a context switch, so an event does not stay with
+ * the task it was created for, and an event-held reference could free the
+ * data of a task that is still monitored. Idempotent per task. Task context.
+ */
+extern "C" int lbrctx_store_attach_task_owned(void *task) noexcept
+{
+	struct lbrctx_task_data *td;
+	int ret = lbrctx_store_attach(task, &td);
+	if (ret)
+		return ret;
+	bool extra;
+	{
+		StoreLock lock;
+		extra = (td->flags & kTaskOwned) || !(td->flags & kHashed);
+		if (!extra)
+			td->flags |= kTaskOwned;
+	}
+	if (extra)
+		lbrctx_store_put(td); /* already task-owned, or exited meanwhile */
+	return 0;
 }
 
 /* Drop a reference taken by lbrctx_store_attach(). Task context. */
@@ -448,6 +487,7 @@ extern "C" void lbrctx_store_on_exit(void *task) noexcept
 		return;
 	unhash_locked(td);
 	drop_global_locked(td);
+	drop_task_owned_locked(td);
 }
 
 /* RCU callback (softirq): the grace period after the last put has passed. */

@@ -53,8 +53,13 @@ printf '%s\n' "$*" >"$out/cmd.sh"
 # debug kernel (KASAN, lockdep) runs ACPI's AML so slowly that _PRT hits
 # AE_AML_LOOP_TIMEOUT, virtio-pci gets no IRQ and the 9p root never mounts.
 cmdline="console=ttyS0,115200 loglevel=7 panic=-1 no_hash_pointers acpi=noirq"
+# One TCG thread for all vCPUs: with multi-threaded TCG a vCPU can run a
+# stale translation of kernel text another vCPU just patched (ftrace,
+# static calls, alternatives), and lbrctx patches text on every probe
+# registration. Seen here: int3 oopses and calls into freed trampolines.
+accel=${LBRCTX_QEMU_ACCEL:-tcg,thread=single}
 qargs=(-nographic -no-reboot -monitor none -serial "file:$out/console.log"
-	-cpu max -smp "$smp" -m "$mem" -kernel "$kernel"
+	-accel "$accel" -cpu max -smp "$smp" -m "$mem" -kernel "$kernel"
 	-fsdev "local,id=out,path=$out,security_model=none,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=out,mount_tag=lbrctx-out")
 if [ $initramfs -eq 1 ]; then

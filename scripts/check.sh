@@ -7,8 +7,9 @@
 # builds the module against it (W=1, warning-free), checks incremental
 # rebuilds, the post-link checks and the negative builds, then runs the
 # KUnit suites in a QEMU guest and parses the KTAP with the kernel's own
-# kunit.py. The 7.x debug kernel (KASAN, lockdep, kmemleak, ...) runs the
-# KUnit suites too. Prints "<kernel>: N passed, N failed" per kernel and a
+# kunit.py, and runs the perf end-to-end tests (qemu/guest/e2e.sh) with the
+# seed-003 replica, whose line it prints. The 7.x debug kernel (KASAN,
+# lockdep, kmemleak, ...) runs the KUnit suites and e2e tests too. Prints "<kernel>: N passed, N failed" per kernel and a
 # final "N passed, N failed"; exits non-zero on any failure.
 #
 # LBRCTX_SERIES / LBRCTX_DEBUG_SERIES pick the series; artifacts (build
@@ -22,7 +23,7 @@ DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x}
 ART=${LBRCTX_ARTIFACTS:-$LBRCTX_TOP/artifacts}
 mkdir -p "$ART"
 
-total_pass=0 total_fail=0 summary=()
+total_pass=0 total_fail=0 summary=() seed003_lines=()
 k_pass=0 k_fail=0
 
 t_pass() { k_pass=$((k_pass + 1)); printf '  ok   %s\n' "$1"; }
@@ -99,8 +100,9 @@ host_tests() { # KDIR WORKDIR
 # Run the KUnit suites in a guest; count cases from kunit.py's JSON.
 guest_kunit() { # KDIR KSRC WORKDIR SRC
 	local kdir=$1 ksrc=$2 w=$3 src=$4 g=$3/guest rc
-	qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$g" --smp 2 --timeout 600 \
-		--in "$src/lbrctx.ko" --in "$src/lbrctx_kunit.ko" --in qemu/guest/kunit.sh \
+	qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$g" --smp 2 --timeout 1200 \
+		--in "$src/lbrctx.ko" --in "$src/lbrctx_kunit.ko" --in "$src/lbrctx_tchain.ko" \
+		--in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
 		-- sh ./kunit.sh >"$w/guest.log" 2>&1
 	rc=$?
 	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
@@ -119,6 +121,7 @@ guest_kunit() { # KDIR KSRC WORKDIR SRC
 		t_check kmemleak_reports_nothing $([ ! -s "$g/kmemleak.txt" ] && echo 0 || echo 1) \
 			"$(head -n 5 "$g/kmemleak.txt")"
 	fi
+	guest_e2e "$g"
 	[ -f "$g/kunit-dmesg.log" ] || { t_fail kunit_ran "no KTAP captured"; return 0; }
 	cp "$g/kunit-dmesg.log" "$w/kunit.ktap"
 	# 6.1 prints no top-level "KTAP version 1" / "1..N" for a module's
@@ -172,6 +175,22 @@ PY
 		"KTAP has $raw case results, kunit.py JSON $((${kp:-0} + ${kf:-0})) ($w/kunit-parse.txt)"
 }
 
+# The perf end-to-end results of qemu/guest/e2e.sh: one line per test.
+guest_e2e() { # GUESTDIR
+	local g=$1 line name
+	if [ ! -s "$g/e2e-results.txt" ]; then
+		t_fail e2e_ran "no e2e results ($(tail -n 3 "$g/e2e.log" 2>/dev/null | tr '\n' ' '))"
+		return
+	fi
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) t_pass "e2e:${line#ok }" ;;
+		"FAIL "*) name=${line#FAIL }; t_fail "e2e:${name%%:*}" "${name#*: }" ;;
+		esac
+	done <"$g/e2e-results.txt"
+	[ -s "$g/seed003.txt" ] && seed003_lines+=("$(cat "$g/seed003.txt")")
+}
+
 # A busybox initramfs guest boots and loads the module.
 guest_initramfs() { # KDIR WORKDIR SRC
 	local g=$2/initramfs rc
@@ -182,6 +201,9 @@ guest_initramfs() { # KDIR WORKDIR SRC
 }
 
 finish_kernel() { # LABEL
+	local l
+	for l in "${seed003_lines[@]}"; do echo "$l"; done
+	seed003_lines=()
 	printf '%s: %d passed, %d failed\n' "$1" "$k_pass" "$k_fail"
 	summary+=("$1: $k_pass passed, $k_fail failed")
 	total_pass=$((total_pass + k_pass))

@@ -30,6 +30,11 @@ namespace store {
 inline constexpr size_t kHeaderSize = 64;
 /* Header flag: the object is in the hash table (under the store lock). */
 inline constexpr u16 kHashed = 1;
+/*
+ * Header flag: the task itself holds one reference, dropped when it exits
+ * (per-task perf events; see lbrctx_store_attach_task_owned()). Store lock.
+ */
+inline constexpr u16 kTaskOwned = 2;
 } // namespace store
 
 } // namespace lbrctx

@@ -16,6 +16,26 @@ static void __exit lbrctx_exit(void)
 	lbrctx_core_exit();
 }
 
+static char *probes = "vfs_read,vfs_write,lbrctx_tchain_*";
+module_param(probes, charp, 0444);
+MODULE_PARM_DESC(probes,
+		 "Kernel functions whose calls and returns feed the emulated LBR: up to 8 glob patterns, comma-separated (default vfs_read,vfs_write,lbrctx_tchain_*). Change at run time through /sys/kernel/debug/lbrctx/probes.");
+
+static bool save_restore = true;
+module_param(save_restore, bool, 0644);
+MODULE_PARM_DESC(save_restore,
+		 "Save and restore each task's LBR state on context switch (default Y). N resets the unit on every switch instead, as perf did for system-wide events before per-task data: for the seed-003 comparison only.");
+
+const char *lbrctx_param_probes(void)
+{
+	return probes;
+}
+
+bool lbrctx_param_save_restore(void)
+{
+	return READ_ONCE(save_restore);
+}
+
 module_init(lbrctx_init);
 module_exit(lbrctx_exit);
 

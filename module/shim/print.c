@@ -3,6 +3,7 @@
 #include <linux/bug.h>
 #include <linux/module.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
 #include <lbrctx/shim.h>
 
 void lbrctx_shim_log(enum lbrctx_log_level level, const char *fmt, ...)
@@ -30,6 +31,25 @@ void lbrctx_shim_log(enum lbrctx_log_level level, const char *fmt, ...)
 	va_end(args);
 }
 EXPORT_SYMBOL_GPL(lbrctx_shim_log);
+
+void lbrctx_shim_log_rl(enum lbrctx_log_level level, const char *fmt, ...)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+	struct va_format vaf;
+	va_list args;
+
+	if (!__ratelimit(&rs))
+		return;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (level == LBRCTX_LOG_ERR)
+		pr_err("lbrctx: %pV", &vaf);
+	else
+		pr_info("lbrctx: %pV", &vaf);
+	va_end(args);
+}
+EXPORT_SYMBOL_GPL(lbrctx_shim_log_rl);
 
 bool lbrctx_shim_warn(bool cond, const char *what, const char *file, int line)
 {

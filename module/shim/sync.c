@@ -89,3 +89,13 @@ void lbrctx_shim_global_unlock(void)
 {
 	mutex_unlock(&lbrctx_global_mutex);
 }
+
+static void lbrctx_shim_event_rcu_cb(struct rcu_head *head)
+{
+	lbrctx_pmu_free_rcu(head);
+}
+
+void lbrctx_shim_call_rcu_event(void *rcu_head)
+{
+	call_rcu(rcu_head, lbrctx_shim_event_rcu_cb);
+}

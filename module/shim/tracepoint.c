@@ -6,7 +6,8 @@
  * tracepoint_probe_register(), both exported GPL.
  *
  * Probe context: sched_process_fork runs in the parent, sched_process_exit
- * in the exiting task, both in task context. Up to 6.x probes run with
+ * in the exiting task, both in task context; sched_switch in __schedule()
+ * with interrupts off and the runqueue locked. Up to 6.x probes run with
  * preemption disabled; from 7.x they may run under SRCU with preemption
  * enabled. The C++ handlers assume neither: they do not sleep and they do
  * not rely on staying on one CPU.
@@ -21,6 +22,13 @@ static void lbrctx_probe_fork(void *data, struct task_struct *parent,
 			      struct task_struct *child)
 {
 	lbrctx_store_on_fork(child);
+}
+
+/* Interrupts off, runqueue locked, in the outgoing task (all kernels). */
+static void lbrctx_probe_switch(void *data, bool preempt, struct task_struct *prev,
+				struct task_struct *next, unsigned int prev_state)
+{
+	lbrctx_pmu_switch(prev, next);
 }
 
 /* sched_process_exit has a group_dead argument in 7.x, not in 6.1 or 6.12. */
@@ -48,6 +56,7 @@ static void __maybe_unused lbrctx_probe_exit_v2(void *data, struct task_struct *
 			      (void *)lbrctx_probe_exit_v2, (void *)lbrctx_probe_exit_v1)
 
 static_assert(LBRCTX_PROBE_FITS(sched_process_fork, lbrctx_probe_fork));
+static_assert(LBRCTX_PROBE_FITS(sched_switch, lbrctx_probe_switch));
 static_assert(LBRCTX_PROBE_FITS(sched_process_exit, lbrctx_probe_exit_v1) ||
 	      LBRCTX_PROBE_FITS(sched_process_exit, lbrctx_probe_exit_v2));
 
@@ -61,6 +70,7 @@ struct lbrctx_tp {
 static struct lbrctx_tp lbrctx_tps[] = {
 	{ .name = "sched_process_fork", .probe = lbrctx_probe_fork },
 	{ .name = "sched_process_exit" },
+	{ .name = "sched_switch", .probe = lbrctx_probe_switch },
 };
 
 static void lbrctx_find_tp(struct tracepoint *tp, void *priv)

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lbrctx_pmu: the PMU through the kernel's own in-kernel counter API
+ * (perf_event_create_kernel_counter() runs event_init, add, start, read,
+ * del and destroy exactly as perf_event_open() does), the branch source on
+ * the lbrctx_tchain.ko functions, and the context-switch hook.
+ *
+ * In-kernel counters skip the syscall's privilege checks; the guest
+ * end-to-end tests cover those with the perf tool.
+ */
+#include <lbrctx/pmu.h>
+
+#include "ktest.h"
+
+using namespace lbrctx;
+using namespace lbrctx::pmu;
+
+namespace {
+
+constexpr u64 kCs = cfg::kCallStack;
+constexpr u64 kBranchStack = LBRCTX_K_PERF_SAMPLE_BRANCH_STACK;
+constexpr u64 kKernAny = LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_ANY;
+
+constexpr u64 depth(u64 d) { return d << cfg::kDepthShift; }
+
+lbrctx_pmu_stats pmu_stats()
+{
+	lbrctx_pmu_stats s;
+	lbrctx_pmu_get_stats(&s);
+	return s;
+}
+
+u64 store_objects()
+{
+	lbrctx_store_stats s;
+	lbrctx_shim_rcu_barrier();
+	lbrctx_store_get_stats(&s);
+	return s.objects;
+}
+
+/* Point the branch source at @spec for one case; put the old set back after. */
+class ProbeSet : Pinned {
+public:
+	ProbeSet(const char *spec)
+	{
+		int n = lbrctx_source_show(m_old, sizeof(m_old));
+		m_old[n > 0 ? n - 1 : 0] = 0;
+		m_ret = lbrctx_source_set(spec);
+	}
+	~ProbeSet() { (void)lbrctx_source_set(m_old); }
+	int error() const { return m_ret; }
+
+private:
+	char m_old[260];
+	int m_ret;
+};
+
+/* An in-kernel counter, released when it goes out of scope. */
+class Counter : Pinned {
+public:
+	Counter(const lbrctx_kattr &a, s32 cpu, void *task)
+	{
+		m_event = lbrctx_kt_counter_create(&a, cpu, task, &m_err);
+	}
+	~Counter()
+	{
+		if (m_event)
+			lbrctx_kt_counter_release(m_event);
+	}
+	int error() const { return m_err; }
+	bool ok() const { return m_event != nullptr; }
+	u64 read() const { return lbrctx_kt_counter_read(m_event); }
+	void *event() const { return m_event; }
+
+private:
+	void *m_event = nullptr;
+	int m_err = 0;
+};
+
+int park(void *) noexcept
+{
+	lbrctx_kt_wait_for_stop();
+	return 0;
+}
+
+struct Snap {
+	lbrctx_snapshot s;
+	u64 ctl;
+};
+
+bool near(u64 addr, void (*fn)(void) noexcept) { return addr >= (u64)fn && addr - (u64)fn < 16; }
+
+/* Is @from inside the function that starts at @fn (an upper bound of 256 bytes)? */
+bool inside(u64 from, void (*fn)(void) noexcept) { return from > (u64)fn && from - (u64)fn < 256; }
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(pmu_is_registered_with_a_dynamic_type)
+{
+	/* Dynamic types come after PERF_TYPE_MAX (6); software is 1. */
+	KEXPECT(test, lbrctx_kt_pmu_type() >= 6);
+	KEXPECT_EQ(test, lbrctx_kt_sw_pmu_type(), 1);
+}
+
+namespace {
+constexpr int einval = -LBRCTX_K_EINVAL, enotsup = -LBRCTX_K_EOPNOTSUPP;
+
+struct Row {
+	const char *what;
+	lbrctx_kattr a;
+	bool per_task;
+	int err;
+};
+constexpr Row rows[] = {
+	{"type no PMU has", {.type = 0x7ffffff0}, false, -LBRCTX_K_ENOENT},
+	{"reserved config bit 12", {.config = 1ull << 12}, false, einval},
+	{"reserved config bit 40", {.config = 1ull << 40}, false, einval},
+	{"config1 set", {.config1 = 1}, false, einval},
+	{"event 5", {.config = 5}, false, einval},
+	{"event 0xff", {.config = 0xff}, false, einval},
+	{"depth 1", {.config = kCs | depth(1)}, false, einval},
+	{"depth 12", {.config = kCs | depth(12)}, false, einval},
+	{"depth 33", {.config = kCs | depth(33)}, false, einval},
+	{"depth 255", {.config = kCs | depth(255)}, false, einval},
+	{"depth 0 means 32", {.config = kCs}, false, 0},
+	{"depth 8", {.config = kCs | depth(8)}, false, 0},
+	{"call-stack mode without returns", {.config = kCs | cfg::kCall}, false, einval},
+	{"raw samples", {.period = 100000, .sample_type = LBRCTX_K_PERF_SAMPLE_RAW}, false, enotsup},
+	{"user-only branch stack",
+	 {.period = 100000, .sample_type = kBranchStack,
+	  .branch_sample_type = LBRCTX_K_BR_USER | LBRCTX_K_BR_ANY}, false, enotsup},
+	{"conditional branches",
+	 {.period = 100000, .sample_type = kBranchStack,
+	  .branch_sample_type = LBRCTX_K_BR_KERNEL | (1u << 10)}, false, enotsup},
+	{"config filter disjoint from branch_sample_type",
+	 {.config = cfg::kRet, .period = 100000, .sample_type = kBranchStack,
+	  .branch_sample_type = LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_ANY_CALL}, false, einval},
+	{"kernel call stack sampling",
+	 {.config = kCs, .period = 100000, .sample_type = kBranchStack,
+	  .branch_sample_type = kKernAny}, false, 0},
+	{"saves sampling", {.config = 2, .period = 1000}, false, enotsup},
+	{"saves with a depth", {.config = 2 | depth(8)}, false, einval},
+	{"saves per task", {.config = 2}, true, einval},
+	{"saves per CPU", {.config = 2}, false, 0},
+	{"resets per CPU", {.config = 4}, false, 0},
+	{"branches in freq mode", {.config = 1, .period = 1000, .freq = 1}, false, einval},
+	{"branches every 4", {.config = 1, .period = 4}, false, einval},
+	{"branches every 64", {.config = 1, .period = 64}, false, 0},
+	{"branches per task", {.config = 1}, true, 0},
+};
+} // namespace
+
+LBRCTX_KUNIT_CASE(pmu_event_init_validation_table)
+{
+	u64 before = store_objects();
+	void *target = lbrctx_kt_start(park, nullptr, "lbrctx-target");
+	KASSERT(test, target);
+	for (const Row &r : rows) {
+		Counter c(r.a, r.per_task ? -1 : 0, r.per_task ? target : nullptr);
+		if (c.error() != r.err)
+			lbrctx_kunit_info(test, "row '%s'", r.what);
+		KEXPECT_EQ(test, c.error(), r.err);
+		KEXPECT_EQ(test, c.ok(), r.err == 0);
+	}
+	/* Per-task data lives until its task exits. */
+	lbrctx_kt_stop(target);
+	KEXPECT_EQ(test, store_objects(), before);
+	KEXPECT_EQ(test, pmu_stats().events, 0);
+}
+
+LBRCTX_KUNIT_CASE(pmu_freq_becomes_a_fixed_period)
+{
+	/* 4000 Hz: 250 us; 1 MHz is clamped to the 10 us minimum (as cpu-clock does). */
+	lbrctx_kattr a{.config = kCs, .period = 4000, .freq = 1};
+	Counter c(a, 0, nullptr);
+	KASSERT(test, c.ok());
+	lbrctx_kattr fast{.config = kCs, .period = 1000000, .freq = 1};
+	Counter f(fast, 0, nullptr);
+	KEXPECT(test, f.ok());
+}
+
+namespace {
+struct ChainCtx {
+	Snap inside;
+	Snap after_switch_out;
+	Snap after_switch_in;
+	void *other;
+	bool do_switch;
+};
+
+/* Snapshots are ~800 bytes each: kept off the kernel stack. */
+constinit ChainCtx g_chain;
+constinit Snap g_before, g_after;
+
+void take_snapshot(Snap &s) { lbrctx_pmu_test_snapshot(&s.s, &s.ctl); }
+
+void chain_hook(void *p) noexcept
+{
+	auto *x = static_cast<ChainCtx *>(p);
+	unsigned long flags = lbrctx_shim_irq_save();
+	take_snapshot(x->inside);
+	if (x->do_switch) {
+		void *self = lbrctx_shim_current();
+		lbrctx_pmu_switch(self, x->other);
+		take_snapshot(x->after_switch_out);
+		lbrctx_pmu_switch(x->other, self);
+		take_snapshot(x->after_switch_in);
+	}
+	lbrctx_shim_irq_restore(flags);
+}
+
+/* A per-task call-stack counter on the current task, fed by the tchain k-chain. */
+struct ChainRun {
+	ProbeSet probes{"lbrctx_tchain_k*"};
+	Counter counter{lbrctx_kattr{.config = kCs}, -1, lbrctx_shim_current()};
+};
+} // namespace
+
+LBRCTX_KUNIT_CASE(pmu_callstack_holds_the_nested_kernel_chain)
+{
+	ChainRun run;
+	KASSERT_EQ(test, run.probes.error(), 0);
+	KASSERT(test, run.counter.ok());
+	ChainCtx &x = g_chain;
+	Snap &before = g_before, &after = g_after;
+	x = {};
+	take_snapshot(before);
+	lbrctx_tchain_set_hook(chain_hook, &x);
+	lbrctx_tchain_ka();
+	lbrctx_tchain_set_hook(nullptr, nullptr);
+	take_snapshot(after);
+	KEXPECT(test, x.inside.ctl & lbr::ctl::kEnable);
+	KEXPECT(test, x.inside.ctl & lbr::ctl::kCallStack);
+	KASSERT(test, x.inside.s.nr >= before.s.nr + 3);
+	const lbrctx_branch_rec *r = x.inside.s.rec;
+	KEXPECT(test, near(r[0].to, lbrctx_tchain_kc));
+	KEXPECT(test, inside(r[0].from, lbrctx_tchain_kb));
+	KEXPECT(test, near(r[1].to, lbrctx_tchain_kb));
+	KEXPECT(test, inside(r[1].from, lbrctx_tchain_ka));
+	KEXPECT(test, near(r[2].to, lbrctx_tchain_ka));
+	KEXPECT(test, lbr::info_type(r[0].info) == lbr::BrType::RelCall);
+	/* The returns popped the chain again. */
+	KEXPECT_EQ(test, after.s.nr, before.s.nr);
+}
+
+LBRCTX_KUNIT_CASE(pmu_branches_counts_calls_and_returns_exactly)
+{
+	ProbeSet probes("lbrctx_tchain_leaf");
+	KASSERT_EQ(test, probes.error(), 0);
+	Counter c(lbrctx_kattr{.config = 1}, -1, lbrctx_shim_current());
+	KASSERT(test, c.ok());
+	u64 before = pmu_stats().records;
+	for (int i = 0; i < 100; i++)
+		lbrctx_tchain_leaf();
+	KEXPECT_EQ(test, c.read(), 200);
+	KEXPECT(test, pmu_stats().records - before >= 200);
+	/* Disabled, it stops counting; a call-only filter then counts the calls alone. */
+	lbrctx_kt_counter_disable(c.event());
+	Counter calls(lbrctx_kattr{.config = 1 | cfg::kCall}, -1, lbrctx_shim_current());
+	KASSERT(test, calls.ok());
+	for (int i = 0; i < 50; i++)
+		lbrctx_tchain_leaf();
+	KEXPECT_EQ(test, calls.read(), 50);
+	KEXPECT_EQ(test, c.read(), 200);
+}
+
+LBRCTX_KUNIT_CASE(pmu_disabled_event_records_nothing)
+{
+	ProbeSet probes("lbrctx_tchain_leaf");
+	KASSERT_EQ(test, probes.error(), 0);
+	Counter c(lbrctx_kattr{.config = 1, .disabled = 1}, -1, lbrctx_shim_current());
+	KASSERT(test, c.ok());
+	for (int i = 0; i < 10; i++)
+		lbrctx_tchain_leaf();
+	KEXPECT_EQ(test, c.read(), 0);
+	lbrctx_kt_counter_enable(c.event());
+	for (int i = 0; i < 10; i++)
+		lbrctx_tchain_leaf();
+	KEXPECT_EQ(test, c.read(), 20);
+}
+
+LBRCTX_KUNIT_CASE(pmu_switch_resets_for_a_task_without_data_and_restores)
+{
+	void *other = lbrctx_kt_start(park, nullptr, "lbrctx-nodata");
+	KASSERT(test, other);
+	{
+		ChainRun run;
+		KASSERT_EQ(test, run.probes.error(), 0);
+		KASSERT(test, run.counter.ok());
+		ChainCtx &x = g_chain;
+		x = {};
+		x.other = other;
+		x.do_switch = true;
+		auto before = pmu_stats();
+		lbrctx_tchain_set_hook(chain_hook, &x);
+		lbrctx_tchain_ka();
+		lbrctx_tchain_set_hook(nullptr, nullptr);
+		auto after = pmu_stats();
+		KEXPECT(test, x.inside.s.nr >= 3);
+		/* The task without data sees a reset unit: none of our branches. */
+		KEXPECT_EQ(test, x.after_switch_out.s.nr, 0);
+		/* Switching back restores every record. */
+		KASSERT_EQ(test, x.after_switch_in.s.nr, x.inside.s.nr);
+		for (u32 i = 0; i < x.inside.s.nr; i++) {
+			KEXPECT_EQ(test, x.after_switch_in.s.rec[i].from, x.inside.s.rec[i].from);
+			KEXPECT_EQ(test, x.after_switch_in.s.rec[i].to, x.inside.s.rec[i].to);
+		}
+		KEXPECT(test, after.saves - before.saves >= 1);
+		KEXPECT(test, after.restores - before.restores >= 1);
+		KEXPECT(test, after.resets - before.resets >= 1);
+	}
+	lbrctx_kt_stop(other);
+}
+
+LBRCTX_KUNIT_CASE(pmu_per_task_event_attaches_and_releases_store_data)
+{
+	u64 before = store_objects();
+	void *task = lbrctx_kt_start(park, nullptr, "lbrctx-target");
+	KASSERT(test, task);
+	{
+		Counter a(lbrctx_kattr{.config = kCs}, -1, task);
+		Counter b(lbrctx_kattr{.config = kCs}, -1, task);
+		KEXPECT(test, a.ok() && b.ok());
+		KEXPECT_EQ(test, pmu_stats().events, 2);
+	}
+	KEXPECT_EQ(test, pmu_stats().events, 0);
+	/*
+	 * The task holds one reference however many events it had: perf
+	 * swaps the contexts of equivalent tasks, so events cannot own it.
+	 */
+	lbrctx_shim_rcu_read_lock();
+	TaskData *td = lbrctx_store_lookup(task);
+	u32 refs = td ? lbrctx_store_refcount(td) : 0;
+	lbrctx_shim_rcu_read_unlock();
+	KEXPECT(test, td != nullptr);
+	KEXPECT_EQ(test, refs, 1);
+	KEXPECT_EQ(test, store_objects(), before + 1);
+	lbrctx_kt_stop(task);
+	KEXPECT_EQ(test, store_objects(), before);
+}
+
+LBRCTX_KUNIT_CASE(pmu_system_wide_event_attaches_every_thread)
+{
+	u64 before = store_objects();
+	lbrctx_store_stats s;
+	{
+		Counter c(lbrctx_kattr{.config = kCs}, 0, nullptr);
+		KASSERT(test, c.ok());
+		lbrctx_store_get_stats(&s);
+		KEXPECT_EQ(test, s.global_users, 1);
+		KEXPECT(test, s.global_attached >= 10);
+		lbrctx_shim_rcu_read_lock();
+		TaskData *td = lbrctx_store_lookup(lbrctx_shim_current());
+		bool global = td && lbrctx_store_has_global(td);
+		lbrctx_shim_rcu_read_unlock();
+		KEXPECT(test, global);
+	}
+	lbrctx_store_get_stats(&s);
+	KEXPECT_EQ(test, s.global_users, 0);
+	KEXPECT_EQ(test, s.global_attached, 0);
+	KEXPECT_EQ(test, store_objects(), before);
+}

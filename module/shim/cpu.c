@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-CPU memory, interrupt state and clocks, for the C++. */
+#include <linux/cpumask.h>
+#include <linux/hardirq.h>
+#include <linux/irqflags.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/sched/clock.h>
+#include <linux/uaccess.h>
+#include <lbrctx/shim.h>
+
+void *lbrctx_shim_percpu_alloc(size_t size, size_t align)
+{
+	return (void __force *)__alloc_percpu(size, align);
+}
+
+void lbrctx_shim_percpu_free(void *pcp)
+{
+	free_percpu((void __percpu __force *)pcp);
+}
+
+void *lbrctx_shim_this_cpu_ptr(void *pcp)
+{
+	return this_cpu_ptr((void __percpu __force *)pcp);
+}
+
+void *lbrctx_shim_per_cpu_ptr(void *pcp, u32 cpu)
+{
+	return per_cpu_ptr((void __percpu __force *)pcp, cpu);
+}
+
+u32 lbrctx_shim_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+bool lbrctx_shim_cpu_possible(u32 cpu)
+{
+	return cpu_possible(cpu);
+}
+
+unsigned long lbrctx_shim_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void lbrctx_shim_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
+bool lbrctx_shim_in_nmi(void)
+{
+	return in_nmi();
+}
+
+u32 lbrctx_shim_ctx_level(void)
+{
+	return interrupt_context_level();
+}
+
+u64 lbrctx_shim_local_clock(void)
+{
+	return local_clock();
+}
+
+bool lbrctx_shim_read_kernel(void *dst, u64 addr, size_t n)
+{
+	return !copy_from_kernel_nofault(dst, (const void *)(unsigned long)addr, n);
+}

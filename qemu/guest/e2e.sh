@@ -1,0 +1,156 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest end-to-end tests of the lbrctx PMU with the real perf tool (Debian's,
+# from the host root), run by kunit.sh with lbrctx and lbrctx_tchain loaded.
+# Writes one "ok NAME" or "FAIL NAME: why" line per test to e2e-results.txt,
+# the seed-003 replica's line to seed003.txt, and perf's outputs to e2e/.
+set -u
+out=$(pwd)
+res=$out/e2e-results.txt
+art=$out/e2e
+mkdir -p "$art"
+: >"$res"
+work=/tmp/e2e
+mkdir -p $work
+ok() { echo "ok $1" >>"$res"; }
+fail() { echo "FAIL $1: $2" >>"$res"; }
+check() { # NAME STATUS WHY
+	if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "$3"; fi
+}
+
+PERF=perf
+command -v $PERF >/dev/null || { fail perf_available "no perf in the guest"; exit 0; }
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+echo 0 >/proc/sys/kernel/kptr_restrict
+run=/sys/kernel/debug/lbrctx_tchain/run
+param=/sys/module/lbrctx/parameters/save_restore
+K=${E2E_READERS:-4}
+# Debug kernels (KASAN, kmemleak) run several times slower under TCG: fewer rounds.
+rounds=40
+[ -e /sys/kernel/debug/kmemleak ] && rounds=12
+echo "${E2E_ROUNDS:-$rounds}" >/sys/module/lbrctx_tchain/parameters/rounds
+
+# perf list shows the events.
+$PERF list pmu >$art/perf-list.txt 2>&1 || $PERF list >$art/perf-list.txt 2>&1
+missing=
+for e in callstack branches saves restores resets; do
+	grep -q "lbrctx/$e/" $art/perf-list.txt || missing="$missing $e"
+done
+check perf_list_shows_events $([ -z "$missing" ] && echo 0 || echo 1) "missing:$missing"
+
+# perf stat counts branches of a per-process event (calls and returns of
+# vfs_read/vfs_write and the f1 -> f2 -> f3 chain).
+$PERF stat -x, -e lbrctx/branches/ -- cat $run >$art/stat-branches.txt 2>&1
+n=$(grep 'lbrctx/branches/' $art/stat-branches.txt | cut -d, -f1)
+check perf_stat_counts_branches $([ "${n:-0}" -ge 8 ] 2>/dev/null && echo 0 || echo 1) \
+	"count '${n:-none}' ($(tail -n 2 $art/stat-branches.txt | tr '\n' ' '))"
+
+# System-wide switch counters: with an event open the hook runs on every switch.
+$PERF stat -a -x, -e lbrctx/saves/,lbrctx/restores/,lbrctx/resets/ -- sleep 0.3 \
+	>$art/stat-switch.txt 2>&1
+n=$(grep 'lbrctx/resets/' $art/stat-switch.txt | cut -d, -f1)
+check perf_stat_counts_switch_resets $([ "${n:-0}" -gt 0 ] 2>/dev/null && echo 0 || echo 1) \
+	"resets '${n:-none}' ($(tr '\n' ' ' <$art/stat-switch.txt))"
+
+# A bad config is refused: perf record fails to open it, perf stat says so.
+$PERF record -B -N -q -e lbrctx/event=0x5/ -o $work/bad.data -- true >$art/record-bad.txt 2>&1
+rc=$?
+$PERF stat -e lbrctx/event=0x5/ -- true >$art/stat-bad.txt 2>&1
+check perf_refuses_unknown_event $([ $rc -ne 0 ] && grep -q 'not supported' $art/stat-bad.txt && echo 0 || echo 1) \
+	"record rc=$rc; stat: $(grep lbrctx $art/stat-bad.txt)"
+
+# record MODE: perf record of the readers; then perf script with symbols.
+record() {
+	mode=$1
+	shift
+	rm -f $work/$mode.data
+	$PERF record -B -N -q -F 10000 -b -o $work/$mode.data "$@" -- \
+		sh -c "K=$K; run=$run; $(readers_cmd)" \
+		>$art/record-$mode.txt 2>&1
+	echo $? >$art/record-$mode.rc
+	$PERF script -i $work/$mode.data -F comm,tid,time,ip,sym,brstacksym \
+		>$art/script-$mode.txt 2>$art/script-$mode.err
+}
+
+# K readers of the chain, all pinned to CPU 1, competing for it.
+readers_cmd() {
+	echo 'i=0; while [ $i -lt $K ]; do taskset -c 1 cat $run >/dev/null & i=$((i+1)); done; wait'
+}
+
+# completeness FILE: "<complete> <total>" over the samples whose IP is in f3.
+completeness() {
+	awk '
+	# "<ip> <sym>" with the IP in f3 (perf glues the first branch to the symbol).
+	$0 ~ /[0-9a-f][0-9a-f][0-9a-f][0-9a-f] lbrctx_tchain_f3([^_0-9a-z]|lbrctx|$)/ {
+		n++
+		if ($0 ~ /lbrctx_tchain_f2\+0x[0-9a-f]+\/lbrctx_tchain_f3\+/ &&
+		    $0 ~ /lbrctx_tchain_f1\+0x[0-9a-f]+\/lbrctx_tchain_f2\+/ &&
+		    $0 ~ /\/lbrctx_tchain_f1\+/)
+			c++
+	}
+	END { printf "%d %d\n", c, n }' "$1"
+}
+
+pct() { # COMPLETE TOTAL
+	awk -v c="$1" -v n="$2" 'BEGIN { if (n) printf "%.1f", 100 * c / n; else printf "0.0" }'
+}
+
+echo Y >$param
+record per-process -e lbrctx/callstack/
+record system-wide -a -e lbrctx/callstack/
+echo N >$param
+record system-wide-nosave -a -e lbrctx/callstack/
+echo Y >$param
+
+for m in per-process system-wide system-wide-nosave; do
+	check "perf_record_${m}_succeeds" "$(cat $art/record-$m.rc)" "$(tail -n 3 $art/record-$m.txt | tr '\n' ' ')"
+done
+
+set -- $(completeness $art/script-per-process.txt); pp_c=$1 pp_n=$2
+set -- $(completeness $art/script-system-wide.txt); sw_c=$1 sw_n=$2
+set -- $(completeness $art/script-system-wide-nosave.txt); ns_c=$1 ns_n=$2
+pp=$(pct $pp_c $pp_n) sw=$(pct $sw_c $sw_n) ns=$(pct $ns_c $ns_n)
+echo "seed003 kernel=$(uname -r | sed 's/-lbrctx$//') per-process=$pp system-wide=$sw system-wide-nosave=$ns samples=$((pp_n + sw_n + ns_n))" >$out/seed003.txt
+echo "per-process $pp_c/$pp_n system-wide $sw_c/$sw_n system-wide-nosave $ns_c/$ns_n" >>$art/seed003-counts.txt
+
+# perf script shows symbolized kernel functions in the branch stacks.
+check perf_script_shows_symbolized_chain \
+	$(grep -q 'lbrctx_tchain_f1+0x[0-9a-f]*/lbrctx_tchain_f2+' $art/script-system-wide.txt && grep -q 'vfs_read' $art/script-system-wide.txt && echo 0 || echo 1) \
+	"no f1->f2 or vfs_read entry in $(head -c 300 $art/script-system-wide.txt | tr '\n' ' ')"
+$PERF report -i $work/system-wide.data --branch-history --stdio --no-children \
+	>$art/report-branch-history.txt 2>&1
+check perf_report_branch_history_symbolizes \
+	$(grep -q 'lbrctx_tchain_f' $art/report-branch-history.txt && echo 0 || echo 1) \
+	"$(head -n 5 $art/report-branch-history.txt | tr '\n' ' ')"
+
+for m in per-process system-wide system-wide-nosave; do
+	eval "n=\$$(echo $m | sed 's/per-process/pp/; s/system-wide-nosave/ns/; s/system-wide/sw/')_n"
+	check "seed003_${m}_has_samples" $([ "$n" -ge 50 ] && echo 0 || echo 1) "$n samples in f3"
+done
+check seed003_system_wide_complete_at_least_99_5 \
+	$(awk -v v="$sw" 'BEGIN { exit !(v >= 99.5) }'; echo $?) "system-wide $sw%"
+check seed003_system_wide_within_half_a_point_of_per_process \
+	$(awk -v a="$sw" -v b="$pp" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.5) }'; echo $?) \
+	"system-wide $sw% per-process $pp%"
+check seed003_nosave_shows_short_stacks \
+	$(awk -v a="$ns" -v b="$sw" 'BEGIN { exit !(a + 10 <= b) }'; echo $?) \
+	"nosave $ns% system-wide $sw%"
+
+# Branch-count sampling: every 16 branches, with branch stacks.
+echo 2 >/sys/module/lbrctx_tchain/parameters/rounds
+$PERF record -B -N -q -e lbrctx/branches/ -c 16 -b -o $work/branches.data -- \
+	sh -c "for i in 1 2 3 4 5 6; do cat $run; done" >$art/record-branches.txt 2>&1
+$PERF script -i $work/branches.data -F ip,sym,brstacksym >$art/script-branches.txt 2>&1
+check perf_record_branch_sampling_has_stacks \
+	$(grep -q '/vfs_read+\|/lbrctx_tchain_f' $art/script-branches.txt && echo 0 || echo 1) \
+	"$(head -n 3 $art/script-branches.txt | tr '\n' ' ')"
+
+# Callchains from the core keep working next to the branch stack.
+$PERF record -B -N -q -e lbrctx/callstack/ -F 5000 -g -b -o $work/cg.data -- cat $run \
+	>$art/record-cg.txt 2>&1
+$PERF script -i $work/cg.data -F ip,sym >$art/script-cg.txt 2>&1
+check perf_record_callchain_with_branch_stack \
+	$(grep -q 'lbrctx_tchain_f1' $art/script-cg.txt && echo 0 || echo 1) \
+	"$(head -n 4 $art/script-cg.txt | tr '\n' ' ')"
+cat /sys/kernel/debug/lbrctx/pmu >$art/pmu-after.txt
+exit 0
