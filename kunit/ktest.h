@@ -37,6 +37,13 @@ inline bool all_zero(const void *p, size_t n)
 	return true;
 }
 
+/* A kthread body that parks until stopped: a task to attach data to. */
+inline int park(void *) noexcept
+{
+	lbrctx_kt_wait_for_stop();
+	return 0;
+}
+
 } // namespace lbrctx::test
 
 #define KEXPECT(t, cond) ::lbrctx::test::check((t), !!(cond), #cond, __FILE__, __LINE__)

@@ -14,6 +14,7 @@
 
 using namespace lbrctx;
 using namespace lbrctx::pmu;
+using lbrctx::test::park;
 
 namespace {
 
@@ -77,11 +78,6 @@ private:
 	int m_err = 0;
 };
 
-int park(void *) noexcept
-{
-	lbrctx_kt_wait_for_stop();
-	return 0;
-}
 
 struct Snap {
 	lbrctx_snapshot s;

@@ -11,6 +11,7 @@
 
 using namespace lbrctx;
 using lbrctx::test::all_zero;
+using lbrctx::test::park;
 
 namespace {
 
@@ -44,12 +45,6 @@ TaskData *lookup(void *task)
 }
 
 
-/* A kthread that parks until stopped: a task to attach data to. */
-int park(void *) noexcept
-{
-	lbrctx_kt_wait_for_stop();
-	return 0;
-}
 
 /* Start @n parked kthreads; returns how many started. */
 int start_parked(void **tasks, int n, const char *name)

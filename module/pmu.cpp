@@ -107,7 +107,7 @@ void release(EventState *e)
 
 CpuState *this_cpu() { return static_cast<CpuState *>(lbrctx_shim_this_cpu_ptr(g.percpu)); }
 
-bool any_events() { return __atomic_load_n(reinterpret_cast<const u64 *>(&g.nevents), __ATOMIC_RELAXED); }
+bool any_events() { return g.nevents.load() != 0; }
 
 void snapshot(const lbr::Unit &u, lbrctx_snapshot &snap)
 {

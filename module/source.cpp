@@ -148,20 +148,49 @@ Call classify(u64 ret_ip, u64 ip)
 	return {ret_ip - 1, lbr::BrType::IndCall};
 }
 
+/*
+ * Replace the probe set with @spec (module load and the debugfs file);
+ * re-registers when probes are live. Task context.
+ */
+int install(const char *spec)
+{
+	char buf[kSpecMax];
+	const char *pattern[LBRCTX_MAX_PATTERNS];
+	u32 n;
+	int ret = parse(spec, buf, pattern, n);
+	if (ret)
+		return ret;
+	SourceMutex m;
+	bool live = g.nregistered != 0;
+	if (live)
+		unregister_all();
+	size_t i = 0;
+	for (; spec[i]; i++)
+		g.spec[i] = spec[i];
+	g.spec[i] = 0;
+	/* Drop a trailing newline from echo. */
+	while (i && is_sep(g.spec[i - 1]))
+		g.spec[--i] = 0;
+	for (i = 0; i < kSpecMax; i++)
+		g.buf[i] = buf[i];
+	g.npatterns = n;
+	for (u32 j = 0; j < n; j++)
+		g.pattern[j] = g.buf + (pattern[j] - buf);
+	if (live || g.users)
+		return register_all();
+	return 0;
+}
+
 } // namespace
 
 Result<void> init()
 {
 	const char *spec = lbrctx_param_probes();
-	int ret = parse(spec ? spec : "", g.buf, g.pattern, g.npatterns);
+	int ret = install(spec ? spec : "");
 	if (ret) {
 		lbrctx_err("probes='%s' is not a list of function globs (%d)\n", spec, ret);
 		return Error{ret};
 	}
-	size_t i = 0;
-	for (; spec[i]; i++)
-		g.spec[i] = spec[i];
-	g.spec[i] = 0;
 	if (int r = lbrctx_shim_anchor_register())
 		lbrctx_warn("fgraph anchor not registered (%d): re-registering probes may hit the kernel's fgraph bug\n", r);
 	g.ready = true;
@@ -304,30 +333,5 @@ extern "C" int lbrctx_source_show(char *buf, size_t size) noexcept
 /* debugfs "probes" write: replace the set; re-registers when probes are live. Task context. */
 extern "C" int lbrctx_source_set(const char *spec) noexcept
 {
-	char buf[source::kSpecMax];
-	const char *pattern[LBRCTX_MAX_PATTERNS];
-	u32 n;
-	int ret = source::parse(spec, buf, pattern, n);
-	if (ret)
-		return ret;
-	source::SourceMutex m;
-	auto &g = source::g;
-	bool live = g.nregistered != 0;
-	if (live)
-		source::unregister_all();
-	size_t i = 0;
-	for (; spec[i]; i++)
-		g.spec[i] = spec[i];
-	g.spec[i] = 0;
-	/* Drop a trailing newline from echo. */
-	while (i && source::is_sep(g.spec[i - 1]))
-		g.spec[--i] = 0;
-	for (i = 0; i < source::kSpecMax; i++)
-		g.buf[i] = buf[i];
-	g.npatterns = n;
-	for (u32 j = 0; j < n; j++)
-		g.pattern[j] = g.buf + (pattern[j] - buf);
-	if (live || g.users)
-		return source::register_all();
-	return 0;
+	return source::install(spec);
 }

@@ -6,6 +6,24 @@
 #include <linux/ratelimit.h>
 #include <lbrctx/shim.h>
 
+static void lbrctx_vlog(enum lbrctx_log_level level, struct va_format *vaf)
+{
+	switch (level) {
+	case LBRCTX_LOG_ERR:
+		pr_err("lbrctx: %pV", vaf);
+		break;
+	case LBRCTX_LOG_WARNING:
+		pr_warn("lbrctx: %pV", vaf);
+		break;
+	case LBRCTX_LOG_INFO:
+		pr_info("lbrctx: %pV", vaf);
+		break;
+	default:
+		pr_debug("lbrctx: %pV", vaf);
+		break;
+	}
+}
+
 void lbrctx_shim_log(enum lbrctx_log_level level, const char *fmt, ...)
 {
 	struct va_format vaf;
@@ -14,20 +32,7 @@ void lbrctx_shim_log(enum lbrctx_log_level level, const char *fmt, ...)
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
-	switch (level) {
-	case LBRCTX_LOG_ERR:
-		pr_err("lbrctx: %pV", &vaf);
-		break;
-	case LBRCTX_LOG_WARNING:
-		pr_warn("lbrctx: %pV", &vaf);
-		break;
-	case LBRCTX_LOG_INFO:
-		pr_info("lbrctx: %pV", &vaf);
-		break;
-	default:
-		pr_debug("lbrctx: %pV", &vaf);
-		break;
-	}
+	lbrctx_vlog(level, &vaf);
 	va_end(args);
 }
 EXPORT_SYMBOL_GPL(lbrctx_shim_log);
@@ -43,10 +48,7 @@ void lbrctx_shim_log_rl(enum lbrctx_log_level level, const char *fmt, ...)
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
-	if (level == LBRCTX_LOG_ERR)
-		pr_err("lbrctx: %pV", &vaf);
-	else
-		pr_info("lbrctx: %pV", &vaf);
+	lbrctx_vlog(level, &vaf);
 	va_end(args);
 }
 EXPORT_SYMBOL_GPL(lbrctx_shim_log_rl);
