@@ -3,9 +3,15 @@
 # lbrctx front end. Kbuild (the Kbuild file) does the building; this file
 # drives it and the test, demo and benchmark scripts.
 #
-#   make [KDIR=<built kernel tree>]   build lbrctx.ko and lbrctx_kunit.ko
+#   make demo                         the seed-003 replica under perf, as a
+#                                     report and a picture (qemu guest, 7.x)
 #   make check                        every test on every kernel series
-#   make bench                        the store benchmarks, in a guest
+#   make [KDIR=<built kernel tree>]   build lbrctx.ko and the test modules
+#   make install [KDIR=...]           install lbrctx.ko for KDIR's kernel
+#                                     (default: the running one) and depmod
+#   make check-all                    make check plus the 6.12 debug kernel
+#   make stress                       the long stress run on 7.x and 7.x debug
+#   make bench                        benchmarks P1 to P5, in a guest
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -16,20 +22,38 @@ all: modules
 modules:
 	@test -f $(KDIR)/Makefile || { echo "lbrctx: no kernel build tree at KDIR=$(KDIR); pass KDIR=<tree> or install the headers"; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
-	@scripts/postlink-check.sh $(MODULES)
+	@scripts/postlink-check.sh $$(ls $(MODULES) 2>/dev/null)
 
 clean:
 	@test ! -f $(KDIR)/Makefile || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf include/generated
 
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+
+install: modules
+	@test -n "$(KRELEASE)" || { echo "lbrctx: no kernel release in $(KDIR)/include/config/kernel.release"; exit 1; }
+	install -D -m 644 lbrctx.ko $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/updates/lbrctx.ko
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+
 check:
 	@scripts/check.sh
+
+check-all:
+	@LBRCTX_DEBUG_SERIES="7.x 6.1 6.12" scripts/check.sh
+
+stress:
+	@LBRCTX_SERIES=7.x LBRCTX_DEBUG_SERIES=7.x LBRCTX_STRESS_LONG=1 LBRCTX_DKMS=0 scripts/check.sh
+
+# make demo SERIES=6.12 PROBES='vfs_*' WORKLOAD='...'
+export SERIES PROBES WORKLOAD
+demo:
+	@scripts/demo.sh
 
 bench:
 	@scripts/bench.sh
 
 kernels:
 	@for s in 6.1 6.12 7.x; do scripts/kernels.sh build $$s default || exit 1; done
-	@scripts/kernels.sh build 7.x debug
+	@for s in 7.x 6.1; do scripts/kernels.sh build $$s debug || exit 1; done
 
-.PHONY: all modules clean check bench kernels
+.PHONY: all modules clean install check check-all stress demo bench kernels

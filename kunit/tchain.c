@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/proc_fs.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
 
@@ -120,6 +121,64 @@ noinline void lbrctx_tchain_leaf(void)
 }
 EXPORT_SYMBOL_GPL(lbrctx_tchain_leaf);
 
+/*
+ * Per-task markers for the isolation test: writing to
+ * /proc/lbrctx_tchain_mark_a (or _b), which anyone may do, runs
+ * lbrctx_tchain_mark_a -> lbrctx_tchain_mark_a_leaf (or the _b pair). A
+ * branch stack that holds one of these was recorded while a writer of that
+ * file ran.
+ */
+u64 lbrctx_tchain_mark_a(u64 v);
+u64 lbrctx_tchain_mark_a_leaf(u64 v);
+u64 lbrctx_tchain_mark_b(u64 v);
+u64 lbrctx_tchain_mark_b_leaf(u64 v);
+
+noinline u64 lbrctx_tchain_mark_a_leaf(u64 v)
+{
+	barrier();
+	return v * 3 + 1;
+}
+
+noinline u64 lbrctx_tchain_mark_a(u64 v)
+{
+	u64 r = lbrctx_tchain_mark_a_leaf(v);
+
+	barrier();
+	return r + 1;
+}
+
+noinline u64 lbrctx_tchain_mark_b_leaf(u64 v)
+{
+	barrier();
+	return v * 5 + 2;
+}
+
+noinline u64 lbrctx_tchain_mark_b(u64 v)
+{
+	u64 r = lbrctx_tchain_mark_b_leaf(v);
+
+	barrier();
+	return r + 2;
+}
+
+static ssize_t lbrctx_tchain_mark_write(struct file *f, const char __user *ubuf, size_t n,
+					loff_t *pos)
+{
+	u64 v = current->pid;
+
+	if (pde_data(file_inode(f)))
+		v = lbrctx_tchain_mark_b(v);
+	else
+		v = lbrctx_tchain_mark_a(v);
+	barrier_data(&v);
+	return n;
+}
+
+static const struct proc_ops lbrctx_tchain_mark_ops = {
+	.proc_write = lbrctx_tchain_mark_write,
+	.proc_lseek = noop_llseek,
+};
+
 static ssize_t lbrctx_tchain_read(struct file *f, char __user *ubuf, size_t n, loff_t *pos)
 {
 	char buf[32];
@@ -141,11 +200,20 @@ static int __init lbrctx_tchain_init(void)
 {
 	lbrctx_tchain_dir = debugfs_create_dir("lbrctx_tchain", NULL);
 	debugfs_create_file("run", 0444, lbrctx_tchain_dir, NULL, &lbrctx_tchain_fops);
+	if (!proc_create_data("lbrctx_tchain_mark_a", 0666, NULL, &lbrctx_tchain_mark_ops, NULL) ||
+	    !proc_create_data("lbrctx_tchain_mark_b", 0666, NULL, &lbrctx_tchain_mark_ops,
+			      (void *)1)) {
+		remove_proc_entry("lbrctx_tchain_mark_a", NULL);
+		debugfs_remove(lbrctx_tchain_dir);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 static void __exit lbrctx_tchain_exit(void)
 {
+	remove_proc_entry("lbrctx_tchain_mark_b", NULL);
+	remove_proc_entry("lbrctx_tchain_mark_a", NULL);
 	debugfs_remove(lbrctx_tchain_dir);
 }
 

@@ -308,8 +308,32 @@ LBRCTX_KUNIT_CASE(pmu_switch_resets_for_a_task_without_data_and_restores)
 	lbrctx_kt_stop(other);
 }
 
-LBRCTX_KUNIT_CASE(pmu_per_task_event_attaches_and_releases_store_data)
+namespace {
+/* A kthread body that naps 1 ms at a time until stopped: it runs often. */
+int nap(void *) noexcept
 {
+	while (!lbrctx_kt_should_stop())
+		lbrctx_kt_msleep(1);
+	return 0;
+}
+
+u32 refs_of(void *task)
+{
+	lbrctx_shim_rcu_read_lock();
+	TaskData *td = lbrctx_store_lookup(task);
+	u32 refs = td ? lbrctx_store_refcount(td) : 0;
+	lbrctx_shim_rcu_read_unlock();
+	return refs;
+}
+} // namespace
+
+LBRCTX_KUNIT_CASE(pmu_per_task_event_that_never_ran_drops_its_data)
+{
+	/*
+	 * A parked task is never scheduled while the events exist: each event
+	 * holds its own reference, and closing them frees the data (as when
+	 * the core refuses an open after event_init, say for ptrace access).
+	 */
 	u64 before = store_objects();
 	void *task = lbrctx_kt_start(park, nullptr, "lbrctx-target");
 	KASSERT(test, task);
@@ -318,18 +342,32 @@ LBRCTX_KUNIT_CASE(pmu_per_task_event_attaches_and_releases_store_data)
 		Counter b(lbrctx_kattr{.config = kCs}, -1, task);
 		KEXPECT(test, a.ok() && b.ok());
 		KEXPECT_EQ(test, pmu_stats().events, 2);
+		KEXPECT_EQ(test, refs_of(task), 2);
+		KEXPECT_EQ(test, store_objects(), before + 1);
+	}
+	KEXPECT_EQ(test, pmu_stats().events, 0);
+	KEXPECT_EQ(test, refs_of(task), 0);
+	KEXPECT_EQ(test, store_objects(), before);
+	lbrctx_kt_stop(task);
+}
+
+LBRCTX_KUNIT_CASE(pmu_per_task_event_that_ran_leaves_data_to_its_task)
+{
+	u64 before = store_objects();
+	void *task = lbrctx_kt_start(nap, nullptr, "lbrctx-napper");
+	KASSERT(test, task);
+	{
+		Counter a(lbrctx_kattr{.config = kCs}, -1, task);
+		Counter b(lbrctx_kattr{.config = kCs}, -1, task);
+		KEXPECT(test, a.ok() && b.ok());
+		lbrctx_kt_msleep(30); /* the napper runs with both events */
 	}
 	KEXPECT_EQ(test, pmu_stats().events, 0);
 	/*
-	 * The task holds one reference however many events it had: perf
+	 * The task holds one reference however many events ran on it: perf
 	 * swaps the contexts of equivalent tasks, so events cannot own it.
 	 */
-	lbrctx_shim_rcu_read_lock();
-	TaskData *td = lbrctx_store_lookup(task);
-	u32 refs = td ? lbrctx_store_refcount(td) : 0;
-	lbrctx_shim_rcu_read_unlock();
-	KEXPECT(test, td != nullptr);
-	KEXPECT_EQ(test, refs, 1);
+	KEXPECT_EQ(test, refs_of(task), 1);
 	KEXPECT_EQ(test, store_objects(), before + 1);
 	lbrctx_kt_stop(task);
 	KEXPECT_EQ(test, store_objects(), before);

@@ -6,6 +6,9 @@
  * event_init refusals, each with one rate-limited dmesg line:
  *   another PMU's type                                   -ENOENT (shim)
  *   reserved config bits, config1/config2, event > 4     -EINVAL
+ *   a group leader of another PMU                        -EINVAL
+ *   exclude_kernel (kernel branches are all there is)    -EOPNOTSUPP
+ *   sigtrap, precise_ip                                  -EOPNOTSUPP
  *   depth other than 0 (= 32), 8, 16, 24, 32             -EINVAL
  *   call-stack mode whose filter drops calls or returns  -EINVAL
  *   config filter and branch_sample_type sharing no type -EINVAL
@@ -100,6 +103,16 @@ void release(EventState *e)
 		LBRCTX_WARN_ON(lbrctx_store_detach_global());
 	if (e->probes)
 		source::put();
+	/*
+	 * An event that ran hands its task reference to the task (see
+	 * lbrctx_store_own()); one that never ran, say refused by the core's
+	 * permission check after event_init, drops it.
+	 */
+	if (e->td && e->ran)
+		lbrctx_store_own(e->td);
+	else if (e->td)
+		lbrctx_store_put(e->td);
+	e->td = nullptr;
 	e->global = e->probes = false;
 }
 
@@ -184,7 +197,7 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 	if (cs && (!(types & lbr::ctl::kCalls) || !(types & lbr::ctl::kReturn)))
 		return lbrctx_refuse(err::inval(), "call-stack mode needs calls and returns recorded\n");
 	u64 ctl = lbr::ctl::kEnable | types | (cs ? lbr::ctl::kCallStack : 0) |
-		  (a.exclude_kernel ? 0 : lbr::ctl::kOs) | (a.exclude_user ? 0 : lbr::ctl::kUsr);
+		  lbr::ctl::kOs | (a.exclude_user ? 0 : lbr::ctl::kUsr);
 	return UnitConfig{ctl, static_cast<u32>(depth)};
 }
 
@@ -244,6 +257,14 @@ extern "C" int lbrctx_pmu_event_init(const struct lbrctx_attr *ap, struct lbrctx
 	if (kind_v >= kKinds)
 		return lbrctx_refuse(-LBRCTX_K_EINVAL, "event %llu: no such event (0-4)\n", kind_v);
 	auto kind = static_cast<Kind>(kind_v);
+	if (a.foreign_leader)
+		return lbrctx_refuse(-LBRCTX_K_EINVAL, "group leader of another PMU: lbrctx events group only with lbrctx events\n");
+	if (a.exclude_kernel)
+		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "exclude_kernel: lbrctx records kernel branches only, nothing would be left\n");
+	if (a.sigtrap)
+		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
+	if (a.precise_ip)
+		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "precise_ip %u: the sample IP is not precise\n", a.precise_ip);
 	if (a.sample_type & (LBRCTX_K_PERF_SAMPLE_RAW | LBRCTX_K_PERF_SAMPLE_AUX))
 		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "sample_type %#llx: no raw or AUX data\n",
 				     a.sample_type);
@@ -279,6 +300,9 @@ extern "C" int lbrctx_pmu_event_init(const struct lbrctx_attr *ap, struct lbrctx
 			return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "no branch source: this kernel has neither fprobe nor kretprobes\n");
 	}
 
+	if (a.freq && !a.period)
+		return lbrctx_refuse(-LBRCTX_K_EINVAL, "freq with a rate of 0 Hz\n");
+
 	auto mem = g.events.alloc(LBRCTX_GFP_KERNEL);
 	if (mem.is_error())
 		return mem.error();
@@ -296,7 +320,7 @@ extern "C" int lbrctx_pmu_event_init(const struct lbrctx_attr *ap, struct lbrctx
 		ret = r.is_error() ? r.error() : 0;
 		e->probes = !ret;
 		if (!ret && a.has_task)
-			ret = lbrctx_store_attach_task_owned(a.task);
+			ret = lbrctx_store_attach(a.task, &e->td);
 		else if (!ret) {
 			ret = lbrctx_store_attach_global();
 			e->global = !ret;
@@ -389,6 +413,7 @@ extern "C" int lbrctx_pmu_add(struct lbrctx_ev *ev, int flags) noexcept
 	CpuState *c = this_cpu();
 	if (c->nactive == kMaxActive)
 		return -LBRCTX_K_EAGAIN;
+	e->ran = true;
 	if (e->uses_unit) {
 		lbr::Unit &u = c->unit;
 		if (c->unit_users) {

@@ -194,6 +194,7 @@ Result<void> init()
 	if (int r = lbrctx_shim_anchor_register())
 		lbrctx_warn("fgraph anchor not registered (%d): re-registering probes may hit the kernel's fgraph bug\n", r);
 	g.ready = true;
+	lbrctx_info("branch source: %s; probes '%s'\n", lbrctx_shim_source_name(), spec ? spec : "");
 	if (!lbrctx_shim_source_available())
 		lbrctx_warn("no branch source: this kernel has neither CONFIG_FPROBE nor CONFIG_KRETPROBES; lbrctx events are refused\n");
 	return {};

@@ -336,18 +336,16 @@ extern "C" int lbrctx_store_attach(void *task, struct lbrctx_task_data **out) no
 }
 
 /*
- * Give @task data that the task itself holds until it exits (or the module
- * unloads): what per-task perf events use. perf may swap the contexts of
- * two equivalent tasks on a context switch, so an event does not stay with
- * the task it was created for, and an event-held reference could free the
- * data of a task that is still monitored. Idempotent per task. Task context.
+ * Hand a reference taken by lbrctx_store_attach() to the task itself, which
+ * holds it until it exits (or the module unloads); it is dropped instead
+ * when the task already holds one or has exited. What a per-task perf
+ * event does with its reference once it has run: perf may swap the
+ * contexts of two equivalent tasks on a context switch, so an event does
+ * not stay with the task it was created for, and an event-held reference
+ * could free the data of a task that is still monitored. Task context.
  */
-extern "C" int lbrctx_store_attach_task_owned(void *task) noexcept
+extern "C" void lbrctx_store_own(struct lbrctx_task_data *td) noexcept
 {
-	struct lbrctx_task_data *td;
-	int ret = lbrctx_store_attach(task, &td);
-	if (ret)
-		return ret;
 	bool extra;
 	{
 		StoreLock lock;
@@ -356,7 +354,17 @@ extern "C" int lbrctx_store_attach_task_owned(void *task) noexcept
 			td->flags |= kTaskOwned;
 	}
 	if (extra)
-		lbrctx_store_put(td); /* already task-owned, or exited meanwhile */
+		lbrctx_store_put(td);
+}
+
+/* Attach @task's data and hand the reference to the task. Task context. */
+extern "C" int lbrctx_store_attach_task_owned(void *task) noexcept
+{
+	struct lbrctx_task_data *td;
+	int ret = lbrctx_store_attach(task, &td);
+	if (ret)
+		return ret;
+	lbrctx_store_own(td);
 	return 0;
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: the store benchmarks in a QEMU guest (7.x by default; set
+# make bench: the benchmarks P1 to P5 in a QEMU guest (7.x by default; set
 # LBRCTX_BENCH_SERIES). Benchmarks, not tests: each line is a median over
-# repeated runs in one boot, with its ratio. Prints the lines and keeps the
-# guest's output in artifacts/bench-<kernel>/.
+# repeated runs in one boot, A/B interleaved, with its ratio (see
+# qemu/guest/bench.sh). Prints the lines and keeps the guest's output in
+# artifacts/bench-<kernel>/.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$LBRCTX_TOP" || exit 1
@@ -18,9 +19,10 @@ w=$LBRCTX_TOP/artifacts/bench-$label
 rm -rf "$w"
 stage_sources "$w/src"
 make -C "$w/src" KDIR="$kdir" >"$w/build.log" 2>&1 || die "module build failed ($w/build.log)"
-log "running the store benchmarks on $label (a few minutes under TCG)"
+build_tool "$w/lbrctx-tool"
+log "running the benchmarks on $label (about 10 minutes under TCG)"
 qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$w/guest" --smp 2 --mem 4G \
-	--timeout 1200 --in "$w/src/lbrctx.ko" --in "$w/src/lbrctx_bench.ko" \
-	--in qemu/guest/bench.sh -- sh ./bench.sh >"$w/run.log" 2>&1 ||
+	--timeout 1800 --in "$w/src/lbrctx.ko" --in "$w/src/lbrctx_bench.ko" \
+	--in "$w/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in qemu/guest/bench.sh -- sh ./bench.sh >"$w/run.log" 2>&1 ||
 	die "benchmark guest failed ($w/run.log, $w/guest/console.log)"
-sed "s/^\(P[0-9]\|L\) /\1 kernel=$label /" "$w/guest/bench.txt"
+sed "s/^\(P[0-9]\|L\) /\1 kernel=$label /" "$w/guest/bench.txt" | sort -s -k1,1

@@ -8,18 +8,23 @@
 # rebuilds, the post-link checks and the negative builds, then runs the
 # KUnit suites in a QEMU guest and parses the KTAP with the kernel's own
 # kunit.py, and runs the perf end-to-end tests (qemu/guest/e2e.sh) with the
-# seed-003 replica, whose line it prints. The 7.x debug kernel (KASAN,
-# lockdep, kmemleak, ...) runs the KUnit suites and e2e tests too. Prints "<kernel>: N passed, N failed" per kernel and a
-# final "N passed, N failed"; exits non-zero on any failure.
+# seed-003 replica, whose line it prints, and the hardening run
+# (qemu/guest/stress.sh: bad-input and privilege tables, isolation, stress
+# scenarios; 4 vCPUs) in a second guest. The debug kernels (KASAN, lockdep,
+# kmemleak, failslab, ...) of 7.x and 6.1 run the KUnit suites, the e2e
+# tests and the stress run too; `make check-all` adds the 6.12 debug
+# kernel. Then `dkms build` against Debian's stock headers
+# (scripts/dkms-check.sh). Prints "<kernel>: N passed, N failed" per kernel
+# and a final "N passed, N failed"; exits non-zero on any failure.
 #
-# LBRCTX_SERIES / LBRCTX_DEBUG_SERIES pick the series; artifacts (build
-# logs, KTAP, kunit.py JSON, guest consoles) go to $LBRCTX_ARTIFACTS
-# (default: ./artifacts).
+# LBRCTX_SERIES / LBRCTX_DEBUG_SERIES pick the series (LBRCTX_DKMS=0 skips
+# the dkms builds); artifacts (build logs, KTAP, kunit.py JSON, guest
+# consoles) go to $LBRCTX_ARTIFACTS (default: ./artifacts).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SERIES=${LBRCTX_SERIES-6.1 6.12 7.x}
-DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x}
+DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x 6.1}
 ART=${LBRCTX_ARTIFACTS:-$LBRCTX_TOP/artifacts}
 mkdir -p "$ART"
 
@@ -77,6 +82,28 @@ host_tests() { # KDIR WORKDIR
 	"$src/scripts/postlink-check.sh" "$src/lbrctx.ko" "$src/lbrctx_kunit.ko" >"$w/postlink.log" 2>&1
 	t_check ko_has_no_ctors_or_cxx_runtime_symbols $? "$(cat "$w/postlink.log")"
 
+	# modinfo: every module_param has a description; the version is dkms.conf's.
+	local nparam ndesc mver dver
+	nparam=$(cat "$src"/module/shim/*.c | grep -c '^module_param(')
+	ndesc=$(modinfo -F parm "$src/lbrctx.ko" | grep -cE '^[a-z_]+:[^ ].{20,}')
+	t_check modinfo_describes_every_parameter $(( nparam == 0 || nparam != ndesc )) \
+		"$nparam module_param, $ndesc described: $(modinfo -F parm "$src/lbrctx.ko" | tr '\n' ' ')"
+	mver=$(modinfo -F version "$src/lbrctx.ko")
+	dver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
+	t_check module_version_is_dkms_version $([ -n "$mver" ] && [ "$mver" = "$dver" ] && echo 0 || echo 1) \
+		"modinfo '$mver', dkms.conf '$dver'"
+
+	# make install into a staging root: lbrctx.ko in updates/, known to depmod.
+	local rel
+	rel=$(cat "$kdir/include/config/kernel.release")
+	rm -rf "$w/install"
+	make -C "$src" KDIR="$kdir" INSTALL_MOD_PATH="$w/install" install >"$w/install.log" 2>&1
+	rc=$?
+	t_check make_install_installs_module \
+		$([ $rc -eq 0 ] && [ -f "$w/install/lib/modules/$rel/updates/lbrctx.ko" ] &&
+		  grep -q '^updates/lbrctx.ko:' "$w/install/lib/modules/$rel/modules.dep" && echo 0 || echo 1) \
+		"rc=$rc ($w/install.log)"
+
 	# Negative builds: each must fail, and with our message.
 	local neg expect
 	for neg in global_ctor:'constructor/destructor sections' \
@@ -102,7 +129,7 @@ guest_kunit() { # KDIR KSRC WORKDIR SRC
 	local kdir=$1 ksrc=$2 w=$3 src=$4 g=$3/guest rc
 	qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$g" --smp 2 --timeout 1200 \
 		--in "$src/lbrctx.ko" --in "$src/lbrctx_kunit.ko" --in "$src/lbrctx_tchain.ko" \
-		--in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
+		--in qemu/guest/kunit.sh --in qemu/guest/e2e.sh --in qemu/guest/seed003.sh \
 		-- sh ./kunit.sh >"$w/guest.log" 2>&1
 	rc=$?
 	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
@@ -175,20 +202,39 @@ PY
 		"KTAP has $raw case results, kunit.py JSON $((${kp:-0} + ${kf:-0})) ($w/kunit-parse.txt)"
 }
 
-# The perf end-to-end results of qemu/guest/e2e.sh: one line per test.
-guest_e2e() { # GUESTDIR
-	local g=$1 line name
-	if [ ! -s "$g/e2e-results.txt" ]; then
-		t_fail e2e_ran "no e2e results ($(tail -n 3 "$g/e2e.log" 2>/dev/null | tr '\n' ' '))"
+# Results of a guest script: one "ok NAME" or "FAIL NAME: why" line each.
+guest_results() { # PREFIX FILE LOG
+	local line name
+	if [ ! -s "$2" ]; then
+		t_fail "$1_ran" "no $1 results ($(tail -n 3 "$3" 2>/dev/null | tr '\n' ' '))"
 		return
 	fi
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) t_pass "e2e:${line#ok }" ;;
-		"FAIL "*) name=${line#FAIL }; t_fail "e2e:${name%%:*}" "${name#*: }" ;;
+		"ok "*) t_pass "$1:${line#ok }" ;;
+		"FAIL "*) name=${line#FAIL }; t_fail "$1:${name%%:*}" "${name#*: }" ;;
 		esac
-	done <"$g/e2e-results.txt"
-	[ -s "$g/seed003.txt" ] && seed003_lines+=("$(cat "$g/seed003.txt")")
+	done <"$2"
+}
+
+# The perf end-to-end results of qemu/guest/e2e.sh.
+guest_e2e() { # GUESTDIR
+	guest_results e2e "$1/e2e-results.txt" "$1/e2e.log"
+	[ -s "$1/seed003.txt" ] && seed003_lines+=("$(cat "$1/seed003.txt")")
+}
+
+# The hardening run (qemu/guest/stress.sh) in a 4-vCPU guest.
+guest_stress() { # KDIR WORKDIR SRC
+	local g=$2/stress rc
+	qemu/run.sh --kernel "$1/arch/x86/boot/bzImage" --out "$g" --smp 4 --timeout 1500 \
+		--in "$3/lbrctx.ko" --in "$3/lbrctx_tchain.ko" --in "$2/lbrctx-tool" \
+		--in qemu/guest/stress.sh --in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
+		-- "STRESS_LONG=${LBRCTX_STRESS_LONG:-0} sh ./stress.sh" >"$2/stress.log" 2>&1
+	rc=$?
+	t_check stress_guest_run_clean $rc "status $rc: $(tail -n 5 "$2/stress.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
+	[ -f "$g/facts" ] && t_check stress_guest_has_4_cpus $(grep -qx 'nproc=4' "$g/facts"; echo $?) \
+		"$(grep nproc "$g/facts")"
+	guest_results stress "$g/stress-results.txt" "$g/stress.log"
 }
 
 # A busybox initramfs guest boots and loads the module.
@@ -234,7 +280,9 @@ run_kernel() {
 	mkdir -p "$w"
 	if [ "$flavor" = default ]; then
 		if host_tests "$kdir" "$w"; then
+			build_tool "$w/lbrctx-tool"
 			guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
+			guest_stress "$kdir" "$w" "$w/src"
 			guest_initramfs "$kdir" "$w" "$w/src"
 		fi
 	else
@@ -243,7 +291,11 @@ run_kernel() {
 		rc=$?
 		n=$(grep -c 'warning:' "$w/build.log")
 		t_check build_w1_warning_free $(( rc != 0 || n != 0 )) "rc=$rc warnings=$n ($w/build.log)"
-		[ $rc -eq 0 ] && guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
+		if [ $rc -eq 0 ]; then
+			build_tool "$w/lbrctx-tool"
+			guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
+			guest_stress "$kdir" "$w" "$w/src"
+		fi
 	fi
 	finish_kernel "$label"
 }
@@ -254,6 +306,22 @@ done
 for s in $DEBUG_SERIES; do
 	run_kernel "$s" debug
 done
+
+# Host checks: the tables of docs/PMU.md are the guest's tables; dkms build
+# against Debian's stock headers (build only).
+log "host checks: docs tables, dkms build against Debian's stock headers"
+missing=$(awk '/^#/ || NF < 2 { next } { print $1, $2 }' qemu/guest/attr-table.txt |
+	while read -r n e; do grep -qF "| \`$n\` | \`$e\` |" docs/PMU.md || echo "$n"; done)
+missing+=$(awk '/^#/ || NF < 5 { next } { print $1, $2, $3, $4 }' qemu/guest/priv-table.txt |
+	while read -r n a b c; do grep -qF "| \`$n\` | \`$a\` | \`$b\` | \`$c\` |" docs/PMU.md || echo "$n"; done)
+t_check docs_tables_match_guest_tables $([ -z "$missing" ] && echo 0 || echo 1) \
+	"rows of qemu/guest/{attr,priv}-table.txt not in docs/PMU.md: $(echo $missing)"
+if [ "${LBRCTX_DKMS:-1}" = 1 ]; then
+	scripts/dkms-check.sh "$ART/dkms" >"$ART/dkms.log" 2>"$ART/dkms.err"
+	guest_results dkms "$ART/dkms.log" "$ART/dkms.err"
+	grep '^dkms kernel=' "$ART/dkms.log"
+fi
+finish_kernel host
 
 echo
 for l in "${summary[@]}"; do echo "$l"; done

@@ -77,3 +77,10 @@ stage_sources() {
 		--exclude='modules.order' --exclude='.tmp*' \
 		"$LBRCTX_TOP"/{Kbuild,Makefile,module,include,kunit,scripts} "$1/"
 }
+
+# build_tool OUT: the guest helper (qemu/guest/lbrctx-tool.c), built for the
+# host, which the guests share as their root file system.
+build_tool() {
+	gcc -O2 -Wall -Wextra -Werror -o "$1" "$LBRCTX_TOP/qemu/guest/lbrctx-tool.c" -lpthread ||
+		die "cannot build $1"
+}

@@ -87,6 +87,7 @@ struct EventState {
 	u64 base;		/* the count or clock already accounted */
 	u64 left;		/* branches until the next sample */
 	TaskData *td;		/* per-task reference, or null */
+	bool ran;		/* added on a CPU at least once */
 };
 
 static_assert(__builtin_offsetof(EventState, ev) == 0, "the shim casts lbrctx_ev to EventState");

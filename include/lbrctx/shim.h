@@ -202,6 +202,8 @@ struct lbrctx_attr {
 	u8 exclude_idle;
 	u8 inherit;
 	u8 sigtrap;
+	u8 precise_ip;
+	u8 foreign_leader;	/* group leader of another PMU */
 	u8 has_task;		/* per-task event: hw.target is set */
 	u8 has_parent;		/* an inherited child event */
 	void *task;		/* hw.target, or NULL */
@@ -262,6 +264,8 @@ struct lbrctx_call {
 	u64 armed;
 };
 bool lbrctx_shim_source_available(void) LBRCTX_NOEXCEPT;
+/* What feeds the emulated LBR in this build, for the load message. */
+const char *lbrctx_shim_source_name(void) LBRCTX_NOEXCEPT;
 /* module/shim/anchor.c: hold one fgraph user while loaded (6.14+). */
 int lbrctx_shim_anchor_register(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_anchor_unregister(void) LBRCTX_NOEXCEPT;
@@ -339,6 +343,7 @@ struct lbrctx_store_stats {
 int lbrctx_store_attach(void *task, struct lbrctx_task_data **out) LBRCTX_NOEXCEPT;
 void lbrctx_store_put(struct lbrctx_task_data *td) LBRCTX_NOEXCEPT;
 int lbrctx_store_attach_task_owned(void *task) LBRCTX_NOEXCEPT;
+void lbrctx_store_own(struct lbrctx_task_data *td) LBRCTX_NOEXCEPT;
 int lbrctx_store_detach(void *task) LBRCTX_NOEXCEPT;
 int lbrctx_store_attach_global(void) LBRCTX_NOEXCEPT;
 int lbrctx_store_detach_global(void) LBRCTX_NOEXCEPT;

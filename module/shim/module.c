@@ -41,4 +41,5 @@ module_exit(lbrctx_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("lbrctx developers");
+MODULE_VERSION("0.6.0");
 MODULE_DESCRIPTION("Per-task LBR call-stack PMU with an emulated Arch LBR unit");

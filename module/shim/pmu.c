@@ -265,6 +265,8 @@ static int lbrctx_event_init(struct perf_event *event)
 	a.exclude_idle = event->attr.exclude_idle;
 	a.inherit = event->attr.inherit;
 	a.sigtrap = event->attr.sigtrap;
+	a.precise_ip = event->attr.precise_ip;
+	a.foreign_leader = event->group_leader != event && event->group_leader->pmu != event->pmu;
 	a.has_task = !!(event->attach_state & PERF_ATTACH_TASK);
 	a.task = event->hw.target;
 	a.has_parent = !!event->parent;

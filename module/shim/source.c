@@ -100,6 +100,11 @@ static void lbrctx_fp_exit(struct fprobe *fp, unsigned long ip, unsigned long re
 }
 #endif
 
+const char *lbrctx_shim_source_name(void)
+{
+	return "fprobe (function entry and return, globs)";
+}
+
 bool lbrctx_shim_source_available(void)
 {
 	return true;
@@ -150,6 +155,11 @@ static int lbrctx_krp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+const char *lbrctx_shim_source_name(void)
+{
+	return "kretprobe (no CONFIG_FPROBE in this kernel: exact function names, no globs)";
+}
+
 bool lbrctx_shim_source_available(void)
 {
 	return true;
@@ -180,6 +190,11 @@ u64 lbrctx_shim_probe_missed(u32 slot)
 }
 
 #else
+
+const char *lbrctx_shim_source_name(void)
+{
+	return "none";
+}
 
 bool lbrctx_shim_source_available(void)
 {

@@ -1,7 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Guest side of make bench: load lbrctx and run the store benchmarks.
+# Guest side of make bench. Benchmarks, not tests: every figure is a ratio
+# or a value measured within this one boot, A/B interleaved, as medians.
+#   P2, P3 (and L): the store benchmarks of lbrctx_bench.ko (kunit/bench.cpp)
+#   P1: pipe ping-pong on one CPU, system-wide call-stack event on / off
+#   P4: fork+exit rate, system-wide call-stack event on / off
+#   P5: call-stack sampling at 10 kHz on CPU 0: samples, lost, cost per sample
+# Writes bench.txt (the P lines) and the raw outputs beside it.
 set -u
+out=$(pwd)
+T=$out/lbrctx-tool
+R=${BENCH_ROUNDS:-11}
 dmesg -c >/dev/null
 insmod ./lbrctx.ko || exit 10
 insmod ./lbrctx_bench.ko || { dmesg >bench-dmesg.log; exit 11; }
@@ -9,4 +18,53 @@ dmesg -c >bench-dmesg.log
 cat /sys/kernel/debug/lbrctx/store >store-after.txt
 rmmod lbrctx_bench && rmmod lbrctx || exit 12
 sed -n 's/^\[[ 0-9.]*\] lbrctx: \(P[0-9] .*\|L .*\)$/\1/p' bench-dmesg.log >bench.txt
+
+# The PMU benchmarks, with the default probes (vfs_read, vfs_write and the
+# test chain) and the call chain module loaded.
+insmod ./lbrctx_tchain.ko || exit 13
+insmod ./lbrctx.ko || exit 14
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+
+$T p1 $R ${P1_N:-20000} >p1.txt 2>&1 || exit 15
+set -- $(cat p1.txt)
+echo "P1 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/round_trips=/') upstream_ratio=not-measured" >>bench.txt
+
+$T p4 $R ${P4_N:-400} >p4.txt 2>&1 || exit 16
+set -- $(cat p4.txt)
+echo "P4 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks=/')" >>bench.txt
+
+# P5: 10 kHz is a 100000 ns period. Each round runs the same read loop on
+# CPU 0 without and with `perf record -C 0`, in alternating order.
+N=${P5_N:-200000}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+: >p5-off.txt; : >p5-on.txt; : >p5-samples.txt; : >p5-lost.txt; : >p5-dropped.txt
+i=0
+while [ $i -lt 5 ]; do
+	for with in $((i % 2)) $(((i + 1) % 2)); do
+		if [ $with = 0 ]; then
+			taskset -c 0 $T reads $N | sed 's/.*ns_per_read=//' >>p5-off.txt
+			continue
+		fi
+		d0=$(awk '$1 == "dropped" { print $2 }' /sys/kernel/debug/lbrctx/pmu)
+		perf record -q -B -N -C 0 -e lbrctx/callstack/ -c 100000 -b -o /tmp/p5.data -- \
+			taskset -c 0 $T reads $N >p5-run.txt 2>&1
+		d1=$(awk '$1 == "dropped" { print $2 }' /sys/kernel/debug/lbrctx/pmu)
+		sed -n 's/.*ns_per_read=//p' p5-run.txt >>p5-on.txt
+		perf report -i /tmp/p5.data --stats >p5-stats.txt 2>&1
+		awk '/SAMPLE events:/ { print $3 }' p5-stats.txt | head -n 1 >>p5-samples.txt
+		awk '/LOST events:/ { s += $3 } END { print s + 0 }' p5-stats.txt >>p5-lost.txt
+		echo $((d1 - d0)) >>p5-dropped.txt
+	done
+	i=$((i + 1))
+done
+off=$(median <p5-off.txt) on=$(median <p5-on.txt) samples=$(median <p5-samples.txt)
+lost=$(awk '{ s += $1 } END { print s + 0 }' p5-lost.txt)
+dropped=$(awk '{ s += $1 } END { print s + 0 }' p5-dropped.txt)
+# Cost per sample: the extra time of the read loop over the samples taken
+# while it ran (each round's loop is the whole recorded workload).
+awk -v off="$off" -v on="$on" -v s="$samples" -v n=$N -v lost="$lost" -v dr="$dropped" 'BEGIN {
+	cost = s ? (on - off) * n / s : 0
+	printf "P5 rate_hz=10000 samples_median=%d lost_total=%d dropped_total=%d read_off_ns=%.1f read_on_ns=%.1f ratio=%.3f ns_per_sample=%.0f rounds=5\n", s, lost, dr, off, on, on / off, cost
+}' >>bench.txt
+rmmod lbrctx && rmmod lbrctx_tchain || exit 17
 [ -s bench.txt ]

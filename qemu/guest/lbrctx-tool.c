@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lbrctx-tool: the guest-side helper of the lbrctx tests and benchmarks.
+ * Built on the host (scripts/tools.sh) and run in the QEMU guest.
+ *
+ *   lbrctx-tool attr TABLE          run a perf_event_attr table (bad input,
+ *                                   privilege); one "ok NAME" or
+ *                                   "FAIL NAME: why" line per row
+ *   lbrctx-tool open SPEC...        open one event, print the errno name
+ *   lbrctx-tool hold SECONDS SPEC   open an event, hold it, print its count
+ *   lbrctx-tool storm SECONDS N     thread and fork churn, N threads a batch
+ *   lbrctx-tool openclose SECONDS   open and close per-process and
+ *                                   system-wide events in a loop
+ *   lbrctx-tool p1 ROUNDS N         pipe ping-pong on one CPU, event off/on
+ *   lbrctx-tool p4 ROUNDS N         fork+exit rate, event off/on
+ *   lbrctx-tool reads N             N one-byte reads of /dev/zero
+ *
+ * A SPEC is a list of key=value words, for example
+ *   type=lbrctx config=0x100 period=100000 sample=branch_stack branch=any
+ * Keys: type (lbrctx, sw, hw or a number), config, config1, config2, period,
+ * freq, sample (ip,tid,branch_stack,raw,aux,callchain), branch (names or a
+ * number), exclude (user,kernel,hv,idle,host,guest), inherit, sigtrap,
+ * remove_on_exec, pinned, exclusive, precise, size, pid (self, child, init,
+ * or a number), cpu, group (sw, lbrctx), leader_cpu.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int lbrctx_type = -1;
+
+static long perf_open(struct perf_event_attr *a, pid_t pid, int cpu, int group, unsigned long fl)
+{
+	return syscall(SYS_perf_event_open, a, pid, cpu, group, fl);
+}
+
+static int pmu_type(void)
+{
+	FILE *f;
+
+	if (lbrctx_type >= 0)
+		return lbrctx_type;
+	f = fopen("/sys/bus/event_source/devices/lbrctx/type", "r");
+	if (!f || fscanf(f, "%d", &lbrctx_type) != 1) {
+		fprintf(stderr, "lbrctx-tool: no lbrctx PMU in sysfs\n");
+		exit(2);
+	}
+	fclose(f);
+	return lbrctx_type;
+}
+
+static double now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case 0: return "ok";
+	case EINVAL: return "EINVAL";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOENT: return "ENOENT";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case ESRCH: return "ESRCH";
+	case ENODEV: return "ENODEV";
+	case E2BIG: return "E2BIG";
+	case ENOMEM: return "ENOMEM";
+	case EBUSY: return "EBUSY";
+	case EFAULT: return "EFAULT";
+	case EBADF: return "EBADF";
+	default: return strerror(e);
+	}
+}
+
+struct name_bit {
+	const char *name;
+	unsigned long long bit;
+};
+
+static const struct name_bit branch_names[] = {
+	{ "user", PERF_SAMPLE_BRANCH_USER }, { "kernel", PERF_SAMPLE_BRANCH_KERNEL },
+	{ "hv", PERF_SAMPLE_BRANCH_HV }, { "any", PERF_SAMPLE_BRANCH_ANY },
+	{ "any_call", PERF_SAMPLE_BRANCH_ANY_CALL },
+	{ "any_return", PERF_SAMPLE_BRANCH_ANY_RETURN },
+	{ "ind_call", PERF_SAMPLE_BRANCH_IND_CALL }, { "abort_tx", PERF_SAMPLE_BRANCH_ABORT_TX },
+	{ "in_tx", PERF_SAMPLE_BRANCH_IN_TX }, { "no_tx", PERF_SAMPLE_BRANCH_NO_TX },
+	{ "cond", PERF_SAMPLE_BRANCH_COND }, { "call_stack", PERF_SAMPLE_BRANCH_CALL_STACK },
+	{ "ind_jump", PERF_SAMPLE_BRANCH_IND_JUMP }, { "call", PERF_SAMPLE_BRANCH_CALL },
+	{ "no_flags", PERF_SAMPLE_BRANCH_NO_FLAGS }, { "no_cycles", PERF_SAMPLE_BRANCH_NO_CYCLES },
+	{ "type_save", PERF_SAMPLE_BRANCH_TYPE_SAVE }, { "hw_index", PERF_SAMPLE_BRANCH_HW_INDEX },
+	{ "priv_save", 1ULL << 18 /* PERF_SAMPLE_BRANCH_PRIV_SAVE, 6.1+ */ },
+	{ NULL, 0 }
+};
+
+static const struct name_bit sample_names[] = {
+	{ "ip", PERF_SAMPLE_IP }, { "tid", PERF_SAMPLE_TID }, { "time", PERF_SAMPLE_TIME },
+	{ "callchain", PERF_SAMPLE_CALLCHAIN }, { "raw", PERF_SAMPLE_RAW },
+	{ "branch_stack", PERF_SAMPLE_BRANCH_STACK }, { "aux", 1ULL << 20 /* PERF_SAMPLE_AUX */ },
+	{ "regs_intr", PERF_SAMPLE_REGS_INTR },
+	{ NULL, 0 }
+};
+
+static int parse_bits(const struct name_bit *t, const char *v, unsigned long long *out)
+{
+	char buf[256], *tok, *save;
+
+	*out = 0;
+	if (v[0] >= '0' && v[0] <= '9') {
+		*out = strtoull(v, NULL, 0);
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct name_bit *n;
+
+		for (n = t; n->name && strcmp(n->name, tok); n++)
+			;
+		if (!n->name) {
+			fprintf(stderr, "lbrctx-tool: unknown name '%s'\n", tok);
+			return -1;
+		}
+		*out |= n->bit;
+	}
+	return 0;
+}
+
+struct spec {
+	struct perf_event_attr a;
+	pid_t pid;
+	int cpu;
+	int group_type;		/* -1: none */
+	int leader_cpu;
+	int child;		/* pid=child: a child that waits */
+	int init;		/* pid=init: pid 1 */
+};
+
+static int parse_spec(int argc, char **argv, struct spec *s)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->a.size = sizeof(s->a);
+	s->a.type = pmu_type();
+	s->a.disabled = 0;
+	s->pid = 0;
+	s->cpu = -1;
+	s->group_type = -1;
+	s->leader_cpu = -2;
+	for (i = 0; i < argc; i++) {
+		char *k = argv[i], *v = strchr(k, '=');
+		unsigned long long x = 0;
+
+		if (!v) {
+			fprintf(stderr, "lbrctx-tool: '%s' is not key=value\n", k);
+			return -1;
+		}
+		*v++ = 0;
+		if (!strcmp(k, "type")) {
+			if (!strcmp(v, "lbrctx"))
+				s->a.type = pmu_type();
+			else if (!strcmp(v, "sw"))
+				s->a.type = PERF_TYPE_SOFTWARE;
+			else if (!strcmp(v, "hw"))
+				s->a.type = PERF_TYPE_HARDWARE;
+			else
+				s->a.type = strtoul(v, NULL, 0);
+		} else if (!strcmp(k, "config")) {
+			s->a.config = strtoull(v, NULL, 0);
+		} else if (!strcmp(k, "config1")) {
+			s->a.config1 = strtoull(v, NULL, 0);
+		} else if (!strcmp(k, "config2")) {
+			s->a.config2 = strtoull(v, NULL, 0);
+		} else if (!strcmp(k, "period")) {
+			s->a.sample_period = strtoull(v, NULL, 0);
+		} else if (!strcmp(k, "freq")) {
+			s->a.freq = 1;
+			s->a.sample_freq = strtoull(v, NULL, 0);
+		} else if (!strcmp(k, "sample")) {
+			if (parse_bits(sample_names, v, &x))
+				return -1;
+			s->a.sample_type = x;
+		} else if (!strcmp(k, "branch")) {
+			if (parse_bits(branch_names, v, &x))
+				return -1;
+			s->a.branch_sample_type = x;
+			s->a.sample_type |= PERF_SAMPLE_BRANCH_STACK;
+		} else if (!strcmp(k, "exclude")) {
+			s->a.exclude_user = !!strstr(v, "user");
+			s->a.exclude_kernel = !!strstr(v, "kernel");
+			s->a.exclude_hv = !!strstr(v, "hv");
+			s->a.exclude_idle = !!strstr(v, "idle");
+			s->a.exclude_host = !!strstr(v, "host");
+			s->a.exclude_guest = !!strstr(v, "guest");
+		} else if (!strcmp(k, "inherit")) {
+			s->a.inherit = atoi(v);
+		} else if (!strcmp(k, "sigtrap")) {
+			s->a.sigtrap = atoi(v);
+		} else if (!strcmp(k, "remove_on_exec")) {
+			s->a.remove_on_exec = atoi(v);
+		} else if (!strcmp(k, "pinned")) {
+			s->a.pinned = atoi(v);
+		} else if (!strcmp(k, "exclusive")) {
+			s->a.exclusive = atoi(v);
+		} else if (!strcmp(k, "precise")) {
+			s->a.precise_ip = atoi(v);
+		} else if (!strcmp(k, "size")) {
+			s->a.size = strtoul(v, NULL, 0);
+		} else if (!strcmp(k, "pid")) {
+			if (!strcmp(v, "self"))
+				s->pid = 0;
+			else if (!strcmp(v, "child"))
+				s->child = 1;
+			else if (!strcmp(v, "init"))
+				s->init = 1;
+			else
+				s->pid = atoi(v);
+		} else if (!strcmp(k, "cpu")) {
+			s->cpu = atoi(v);
+		} else if (!strcmp(k, "group")) {
+			s->group_type = !strcmp(v, "sw") ? PERF_TYPE_SOFTWARE : pmu_type();
+		} else if (!strcmp(k, "leader_cpu")) {
+			s->leader_cpu = atoi(v);
+		} else {
+			fprintf(stderr, "lbrctx-tool: unknown key '%s'\n", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Open SPEC's event (and its group leader); return 0 or the errno. */
+static int open_spec(struct spec *s, int *fdp, int *leaderp, pid_t *childp)
+{
+	int leader = -1, fd, err = 0;
+	pid_t pid = s->pid, child = 0;
+
+	if (s->child) {
+		child = fork();
+		if (child == 0) {
+			pause();
+			_exit(0);
+		}
+		pid = child;
+	}
+	if (s->init)
+		pid = 1;
+	if (s->group_type >= 0) {
+		struct perf_event_attr l = { .size = sizeof(l), .type = s->group_type };
+
+		if (s->group_type == PERF_TYPE_SOFTWARE)
+			l.config = PERF_COUNT_SW_CPU_CLOCK;
+		else
+			l.config = 1;	/* lbrctx branches */
+		l.exclude_kernel = s->a.exclude_kernel;
+		leader = perf_open(&l, pid, s->leader_cpu == -2 ? s->cpu : s->leader_cpu, -1,
+				   PERF_FLAG_FD_CLOEXEC);
+		if (leader < 0) {
+			err = errno;
+			fprintf(stderr, "lbrctx-tool: group leader: %s\n", errname(err));
+			goto out;
+		}
+	}
+	fd = perf_open(&s->a, pid, s->cpu, leader, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		err = errno;
+	else
+		*fdp = fd;
+out:
+	*leaderp = leader;
+	*childp = child;
+	return err;
+}
+
+static void close_spec(int fd, int leader, pid_t child)
+{
+	if (fd >= 0)
+		close(fd);
+	if (leader >= 0)
+		close(leader);
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+}
+
+static int try_spec(int argc, char **argv, int *err)
+{
+	struct spec s;
+	int fd = -1, leader = -1;
+	pid_t child = 0;
+
+	if (parse_spec(argc, argv, &s))
+		return -1;
+	*err = open_spec(&s, &fd, &leader, &child);
+	close_spec(fd, leader, child);
+	return 0;
+}
+
+/*
+ * attr TABLE: each line is "NAME EXPECT KEY=VALUE...", EXPECT an errno name
+ * or ok; "#" starts a comment. A row whose EXPECT is "same-as-sw" must be
+ * refused for privilege (EACCES/EPERM) exactly when the same attributes on
+ * the software cpu-clock PMU are.
+ */
+static int cmd_attr(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int fails = 0, rows = 0;
+
+	if (!f) {
+		perror(path);
+		return 2;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *argv[32], *tok, *save, *name, *expect;
+		int argc = 0, err = 0;
+
+		line[strcspn(line, "#\n")] = 0;
+		name = strtok_r(line, " \t", &save);
+		if (!name)
+			continue;
+		expect = strtok_r(NULL, " \t", &save);
+		if (!expect) {
+			printf("FAIL %s: no expected result\n", name);
+			fails++;
+			continue;
+		}
+		while ((tok = strtok_r(NULL, " \t", &save)) && argc < 31)
+			argv[argc++] = tok;
+		rows++;
+		char *copy[32];
+		char buf[32][128];
+
+		for (int i = 0; i < argc; i++) {
+			snprintf(buf[i], sizeof(buf[i]), "%s", argv[i]);
+			copy[i] = buf[i];
+		}
+		if (try_spec(argc, argv, &err)) {
+			printf("FAIL %s: bad row\n", name);
+			fails++;
+			continue;
+		}
+		if (!strncmp(expect, "priv:", 5)) {
+			/* priv:WANT: WANT, and privilege refused as on the software PMU. */
+			int ref = 0, e1, e2;
+			char t[] = "type=sw", c[] = "config=0";
+
+			copy[argc] = t;
+			copy[argc + 1] = c;
+			if (try_spec(argc + 2, copy, &ref)) {
+				printf("FAIL %s: bad reference row\n", name);
+				fails++;
+				continue;
+			}
+			e1 = err == EACCES || err == EPERM;
+			e2 = ref == EACCES || ref == EPERM;
+			if (strcmp(errname(err), expect + 5) || e1 != e2) {
+				printf("FAIL %s: got %s, want %s; software PMU got %s\n", name,
+				       errname(err), expect + 5, errname(ref));
+				fails++;
+			} else {
+				printf("ok %s %s (software PMU: %s)\n", name, errname(err), errname(ref));
+			}
+			continue;
+		}
+		if (strcmp(errname(err), expect)) {
+			printf("FAIL %s: got %s, want %s\n", name, errname(err), expect);
+			fails++;
+		} else {
+			printf("ok %s %s\n", name, expect);
+		}
+	}
+	fclose(f);
+	if (!rows) {
+		printf("FAIL %s: no rows\n", path);
+		return 1;
+	}
+	return fails ? 1 : 0;
+}
+
+static int cmd_open(int argc, char **argv)
+{
+	int err = 0;
+
+	if (try_spec(argc, argv, &err))
+		return 2;
+	printf("%s\n", errname(err));
+	return err ? 1 : 0;
+}
+
+/* hold SECONDS SPEC: open, wait, print "count N" (read() of the event). */
+static int cmd_hold(int argc, char **argv)
+{
+	struct spec s;
+	int fd = -1, leader = -1, err;
+	pid_t child = 0;
+	unsigned long long c0 = 0, c1 = 0;
+	double secs = atof(argv[0]);
+
+	if (parse_spec(argc - 1, argv + 1, &s))
+		return 2;
+	err = open_spec(&s, &fd, &leader, &child);
+	if (err) {
+		printf("%s\n", errname(err));
+		return 1;
+	}
+	printf("opened\n");
+	fflush(stdout);
+	if (read(fd, &c0, sizeof(c0)) != sizeof(c0))
+		return 1;
+	usleep(secs * 1e6);
+	if (read(fd, &c1, sizeof(c1)) != sizeof(c1))
+		return 1;
+	printf("count %llu grew %llu\n", c1, c1 - c0);
+	close_spec(fd, leader, child);
+	return 0;
+}
+
+static void *thread_fn(void *arg)
+{
+	char b;
+	int fd = open("/dev/zero", O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, &b, 1) < 0)
+			b = 0;
+		close(fd);
+	}
+	return arg;
+}
+
+/* storm SECONDS N: batches of N threads that read and exit, and forks. */
+static int cmd_storm(double secs, int n)
+{
+	double end = now_ns() + secs * 1e9;
+	unsigned long threads = 0, forks = 0;
+	pthread_t *t = calloc(n, sizeof(*t));
+
+	while (now_ns() < end) {
+		int i, made = 0;
+
+		for (i = 0; i < n; i++)
+			if (!pthread_create(&t[i], NULL, thread_fn, NULL))
+				made = i + 1;
+			else
+				break;
+		for (i = 0; i < made; i++)
+			pthread_join(t[i], NULL);
+		threads += made;
+		for (i = 0; i < 16; i++) {
+			pid_t p = fork();
+
+			if (p == 0) {
+				thread_fn(NULL);
+				_exit(0);
+			}
+			if (p > 0)
+				forks++;
+		}
+		while (wait(NULL) > 0)
+			;
+	}
+	printf("storm threads=%lu forks=%lu\n", threads, forks);
+	return threads >= 1000 ? 0 : 1;
+}
+
+/* Open a counting call-stack event on every online CPU; return how many. */
+static int open_global(int *fds, int max, unsigned long long config)
+{
+	struct perf_event_attr a = { .size = sizeof(a), .type = pmu_type(), .config = config };
+	int n = 0, cpu, ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	for (cpu = 0; cpu < ncpu && n < max; cpu++) {
+		int fd = perf_open(&a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd >= 0)
+			fds[n++] = fd;
+		else if (errno != ENODEV)	/* ENODEV: the CPU is offline */
+			return -errno;
+	}
+	return n;
+}
+
+static void close_all(int *fds, int n)
+{
+	while (n-- > 0)
+		close(fds[n]);
+}
+
+/* openclose SECONDS: events opened and closed in a loop; errno counts. */
+static int cmd_openclose(double secs)
+{
+	double end = now_ns() + secs * 1e9;
+	unsigned long opens = 0, errs = 0, rounds = 0;
+	int fds[128];
+
+	while (now_ns() < end) {
+		struct perf_event_attr a = { .size = sizeof(a), .type = pmu_type(),
+					     .config = 0x100, .inherit = 1 };
+		int n, fd;
+		pid_t p = fork();
+
+		if (p == 0) {
+			usleep(2000);
+			_exit(0);
+		}
+		fd = perf_open(&a, p, -1, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0) {
+			opens++;
+		} else if (errno != ESRCH) {
+			errs++;
+			fprintf(stderr, "per-process open: %s\n", errname(errno));
+		}
+		n = open_global(fds, 128, 0x100);
+		if (n < 0) {
+			errs++;
+			fprintf(stderr, "system-wide open: %s\n", errname(-n));
+		} else {
+			opens += n;
+		}
+		usleep(1000);
+		if (n > 0)
+			close_all(fds, n);
+		if (fd >= 0)
+			close(fd);
+		waitpid(p, NULL, 0);
+		rounds++;
+	}
+	printf("openclose rounds=%lu opens=%lu errors=%lu\n", rounds, opens, errs);
+	return errs ? 1 : 0;
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* N pipe round trips between two tasks on CPU 0; ns per round trip. */
+static double pingpong(long n)
+{
+	int ab[2], ba[2];
+	char c = 0;
+	pid_t p;
+	double t0, t1;
+	long i;
+
+	if (pipe(ab) || pipe(ba))
+		exit(2);
+	pin(0);
+	p = fork();
+	if (p == 0) {
+		for (i = 0; i < n; i++) {
+			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			exit(2);
+	}
+	t1 = now_ns();
+	waitpid(p, NULL, 0);
+	close(ab[0]); close(ab[1]); close(ba[0]); close(ba[1]);
+	return (t1 - t0) / n;
+}
+
+/* N fork+exit+wait; forks per second. */
+static double forkrate(long n)
+{
+	double t0 = now_ns();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		pid_t p = fork();
+
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+	}
+	return n / ((now_ns() - t0) / 1e9);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * p1/p4 ROUNDS N: A/B interleaved. Each round measures once with no event
+ * and once with a system-wide call-stack event open on every CPU, in
+ * alternating order; prints the medians and their ratio.
+ */
+static int cmd_ab(const char *what, int rounds, long n)
+{
+	double off[256], on[256];
+	int fds[128], r;
+
+	if (rounds > 256)
+		rounds = 256;
+	for (r = 0; r < rounds; r++) {
+		for (int k = 0; k < 2; k++) {
+			int with = (r + k) % 2, nf = 0;
+			double v;
+
+			if (with) {
+				nf = open_global(fds, 128, 0x100);
+				if (nf <= 0) {
+					fprintf(stderr, "lbrctx-tool: system-wide event: %s\n",
+						nf ? errname(-nf) : "none opened");
+					return 1;
+				}
+			}
+			v = !strcmp(what, "p1") ? pingpong(n) : forkrate(n);
+			if (with) {
+				close_all(fds, nf);
+				on[r] = v;
+			} else {
+				off[r] = v;
+			}
+		}
+	}
+	double mo = median(off, rounds), mn = median(on, rounds);
+
+	if (!strcmp(what, "p1"))
+		printf("p1 off_ns=%.0f on_ns=%.0f ratio=%.3f rounds=%d n=%ld\n", mo, mn, mn / mo,
+		       rounds, n);
+	else
+		printf("p4 off_per_s=%.0f on_per_s=%.0f ratio=%.3f rounds=%d n=%ld\n", mo, mn,
+		       mn / mo, rounds, n);
+	return 0;
+}
+
+static int cmd_reads(long n)
+{
+	int fd = open("/dev/zero", O_RDONLY);
+	char b;
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		if (read(fd, &b, 1) != 1)
+			return 1;
+	printf("reads n=%ld ns_per_read=%.1f\n", n, (now_ns() - t0) / n);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		goto usage;
+	if (!strcmp(argv[1], "attr") && argc == 3)
+		return cmd_attr(argv[2]);
+	if (!strcmp(argv[1], "open"))
+		return cmd_open(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "hold") && argc >= 3)
+		return cmd_hold(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "storm") && argc == 4)
+		return cmd_storm(atof(argv[2]), atoi(argv[3]));
+	if (!strcmp(argv[1], "openclose") && argc == 3)
+		return cmd_openclose(atof(argv[2]));
+	if ((!strcmp(argv[1], "p1") || !strcmp(argv[1], "p4")) && argc == 4)
+		return cmd_ab(argv[1], atoi(argv[2]), atol(argv[3]));
+	if (!strcmp(argv[1], "reads") && argc == 3)
+		return cmd_reads(atol(argv[2]));
+usage:
+	fprintf(stderr, "usage: see the comment at the top of qemu/guest/lbrctx-tool.c\n");
+	return 2;
+}

@@ -1,0 +1,293 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of the hardening run (make check: short form; make stress:
+# long form, STRESS_LONG=1): the bad-input and privilege tables, the
+# isolation test, and the stress scenarios, each bounded in time and count.
+# Writes one "ok NAME" or "FAIL NAME: why" line per check to
+# stress-results.txt and the outputs to stress/. Runs in /tmp/out with
+# lbrctx-tool, the tables and the three modules beside it.
+set -u
+out=$(pwd)
+res=$out/stress-results.txt
+art=$out/stress
+mkdir -p "$art"
+: >"$res"
+ok() { echo "ok $1" >>"$res"; }
+fail() { echo "FAIL $1: $2" >>"$res"; }
+check() { # NAME STATUS WHY
+	if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "$3"; fi
+}
+T=$out/lbrctx-tool
+D=/sys/kernel/debug/lbrctx
+kml=/sys/kernel/debug/kmemleak
+debug=0
+[ -e $kml ] && debug=1
+long=${STRESS_LONG:-0}
+# Bounds: seconds of churn, reload count, hotplug cycles.
+if [ "$long" = 1 ]; then
+	secs=60 reloads=100 cycles=20
+elif [ $debug = 1 ]; then
+	secs=6 reloads=20 cycles=3
+else
+	secs=8 reloads=100 cycles=5
+fi
+echo "nproc=$(nproc) long=$long debug=$debug secs=$secs reloads=$reloads cycles=$cycles" >$art/facts
+
+echo "nproc=$(nproc)" >facts
+echo "release=$(uname -r)" >>facts
+if [ -e $kml ]; then
+	echo scan >$kml; echo clear >$kml
+	echo "kmemleak=1" >>facts
+fi
+dmesg -c >boot-dmesg.log
+mkdir -p /tmp/work && chmod 1777 /tmp/work
+cp $T /tmp/work/lbrctx-tool && chmod 755 /tmp/work/lbrctx-tool
+T=/tmp/work/lbrctx-tool
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+echo 0 >/proc/sys/kernel/kptr_restrict
+
+load() { insmod $out/lbrctx.ko "$@"; }
+stat_of() { awk -v k="$2" '$1 == k { print $2 }' $D/$1; }
+# The live state: store objects and PMU events.
+live() { echo "objects=$(stat_of store objects) events=$(stat_of pmu events)"; }
+# settle NAME BEFORE: the live state must come back to BEFORE (RCU frees and
+# exiting tasks need a moment); then a kmemleak scan on debug kernels.
+settle() {
+	i=0
+	while [ $i -lt 30 ] && [ "$(live)" != "$2" ]; do sleep 1; i=$((i + 1)); done
+	now=$(live)
+	check "$1_live_state_returns" $([ "$now" = "$2" ] && echo 0 || echo 1) "before '$2' after '$now'"
+	if [ $debug = 1 ]; then
+		# kmemleak reports objects older than 5 s that nothing references.
+		sleep 6; echo scan >$kml; sleep 1; echo scan >$kml
+		cat $kml >$art/kmemleak-$1.txt
+		check "$1_kmemleak_clean" $([ -s $art/kmemleak-$1.txt ] && echo 1 || echo 0) \
+			"$(head -n 3 $art/kmemleak-$1.txt | tr '\n' ' ')"
+		echo clear >$kml
+	fi
+	dmesg -c >$art/dmesg-$1.log
+}
+
+# 7.3's fgraph crashes when an fprobe is registered after the last one
+# went away (qemu/repro/fgraph-reregister.sh); lbrctx's anchor covers that
+# while it is loaded, but this script unloads it. On 7.x a kernel tracefs
+# fprobe holds fgraph from before the first load to the end.
+keeper=0
+case $(uname -r) in 7.*)
+	echo 'f:lbrctx_keep vfs_fsync_range%return' >>/sys/kernel/tracing/dynamic_events &&
+		echo 1 >/sys/kernel/tracing/events/fprobes/lbrctx_keep/enable && keeper=1 ;;
+esac
+insmod $out/lbrctx_tchain.ko || { echo "insmod lbrctx_tchain.ko failed"; exit 14; }
+load || { echo "insmod lbrctx.ko failed"; exit 10; }
+base=$(live)
+echo "base $base" >$art/live.txt
+
+# 1. Bad input: every row gets its documented errno.
+$T attr $out/attr-table.txt >$art/attr.txt 2>&1
+while read -r st name rest; do
+	case $st in
+	ok) ok "attr:$name" ;;
+	FAIL) fail "attr:${name%:}" "$rest" ;;
+	esac
+done <$art/attr.txt
+check attr_table_ran $(grep -c '^ok ' $art/attr.txt | awk '{ exit !($1 >= 50) }'; echo $?) \
+	"$(grep -c '^ok ' $art/attr.txt) rows passed"
+settle bad_input "$base"
+
+# 2. Privilege: as nobody at perf_event_paranoid 1, 2 and 3; lbrctx must be
+# refused for privilege exactly where the software PMU is.
+for lvl in 1 2 3; do
+	col=$((lvl + 1))
+	awk -v c=$col '/^#/ || NF < 5 { next } { printf "p%s_%s priv:%s", '"$lvl"', $1, $c; for (i = 5; i <= NF; i++) printf " %s", $i; print "" }' \
+		$out/priv-table.txt >/tmp/work/priv-$lvl.txt
+	echo $lvl >/proc/sys/kernel/perf_event_paranoid
+	setpriv --reuid=65534 --regid=65534 --clear-groups $T attr /tmp/work/priv-$lvl.txt \
+		>$art/priv-$lvl.txt 2>&1
+	while read -r st name rest; do
+		case $st in
+		ok) ok "priv:$name" ;;
+		FAIL) fail "priv:${name%:}" "$rest" ;;
+		esac
+	done <$art/priv-$lvl.txt
+	check "priv_table_paranoid_${lvl}_ran" $(grep -q '^ok ' $art/priv-$lvl.txt && echo 0 || echo 1) \
+		"$(head -n 3 $art/priv-$lvl.txt | tr '\n' ' ')"
+done
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+settle privilege "$base"
+
+# 3. Isolation: at paranoid 1, nobody records its own task (B, which writes
+# mark_b) with a sample every 16 branches, while root's task A writes
+# mark_a on the same CPU, with a system-wide event keeping the unit
+# recording while A runs. No branch stack of B may hold A's marker; B's own
+# must be there.
+echo 1 >/proc/sys/kernel/perf_event_paranoid
+perf stat -a -e lbrctx/branches/ -o $art/iso-sw.txt -- sleep 4 &
+sw=$!
+taskset -c 1 sh -c 'end=$(($(date +%s) + 4)); while [ $(date +%s) -lt $end ]; do echo a >/proc/lbrctx_tchain_mark_a; done' &
+a=$!
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+	perf record -B -N -q -e lbrctx/branches/ -c 16 -b -o /tmp/work/iso.data -- \
+	taskset -c 1 sh -c 'end=$(($(date +%s) + 3)); while [ $(date +%s) -lt $end ]; do echo b >/proc/lbrctx_tchain_mark_b; done' \
+	>$art/iso-record.txt 2>&1
+rc=$?
+wait $a $sw
+perf script -f -i /tmp/work/iso.data -F tid,ip,sym,brstacksym >$art/iso-script.txt 2>$art/iso-script.err
+nb=$(grep -c 'lbrctx_tchain_mark_b' $art/iso-script.txt)
+na=$(grep -c 'lbrctx_tchain_mark_a' $art/iso-script.txt)
+check isolation_record_as_nobody $rc "$(tail -n 3 $art/iso-record.txt | tr '\n' ' ')"
+check isolation_own_marker_seen $([ "$nb" -gt 0 ] && echo 0 || echo 1) "no sample holds mark_b"
+check isolation_no_foreign_marker $([ "$na" -eq 0 ] && echo 0 || echo 1) "$na samples of B hold A's mark_a"
+echo "isolation samples_with_b=$nb samples_with_a=$na" >$art/isolation.txt
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+settle isolation "$base"
+
+# 4. Fork/exit storm while per-process and system-wide events open and close.
+$T storm $secs 250 >$art/storm.txt 2>&1 &
+st=$!
+$T openclose $secs >$art/openclose.txt 2>&1
+oc=$?
+wait $st
+sr=$?
+check storm_threads_churned $sr "$(cat $art/storm.txt)"
+check storm_events_opened_and_closed $oc "$(tail -n 3 $art/openclose.txt | tr '\n' ' ')"
+settle storm "$base"
+
+# 5. rmmod with an event open is refused; the event keeps counting; then
+# rmmod works.
+$T hold 3 config=0x100 pid=-1 cpu=1 >$art/hold.txt 2>&1 &
+h=$!
+i=0
+while [ $i -lt 50 ] && ! grep -q opened $art/hold.txt; do sleep 0.1; i=$((i + 1)); done
+rmmod lbrctx >$art/rmmod-busy.txt 2>&1
+rc=$?
+check rmmod_refused_with_events_open $([ $rc -ne 0 ] && grep -q lbrctx /proc/modules && echo 0 || echo 1) \
+	"rmmod rc=$rc: $(cat $art/rmmod-busy.txt)"
+taskset -c 1 cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null
+wait $h
+check event_works_after_refused_rmmod $(grep -qE 'count [0-9]+ grew [1-9]' $art/hold.txt && echo 0 || echo 1) \
+	"$(cat $art/hold.txt | tr '\n' ' ')"
+settle rmmod_busy "$base"
+rmmod lbrctx
+check rmmod_after_close $? "rmmod lbrctx failed"
+
+# 6. insmod/rmmod, with and without events in between (the keeper above
+# holds fgraph on 7.x).
+n=0 bad=0
+while [ $n -lt $reloads ]; do
+	load || { bad=$((bad + 1)); break; }
+	if [ $((n % 2)) = 1 ]; then
+		$T hold 0.05 config=0x100 pid=-1 cpu=0 >/dev/null 2>&1 || bad=$((bad + 1))
+		$T open config=0x100 period=100000 branch=any,kernel >/dev/null 2>&1 || bad=$((bad + 1))
+	fi
+	j=0
+	while [ $j -lt 50 ] && ! grep -qx 'objects 0' $D/store; do sleep 0.1; j=$((j + 1)); done
+	rmmod lbrctx || { bad=$((bad + 1)); break; }
+	n=$((n + 1))
+done
+ls /sys/kernel/slab 2>/dev/null | grep lbrctx >$art/slabs-after-reload.txt
+check "insmod_rmmod_x$reloads" $([ $bad -eq 0 ] && [ $n -eq $reloads ] && echo 0 || echo 1) \
+	"$n of $reloads reloads, $bad failures"
+check reload_leaves_no_cache $([ -s $art/slabs-after-reload.txt ] && echo 1 || echo 0) \
+	"left: $(cat $art/slabs-after-reload.txt)"
+dmesg >$art/dmesg-reload.log
+check reload_caches_destroyed_cleanly $(grep -qE 'Objects remaining|kmem_cache_destroy' $art/dmesg-reload.log && echo 1 || echo 0) \
+	"$(grep -m 2 -E 'Objects remaining|kmem_cache_destroy' $art/dmesg-reload.log)"
+load || { echo "insmod lbrctx.ko failed"; exit 10; }
+base=$(live)
+settle reload "$base"
+
+# 7. CPU hotplug: CPUs go offline and online while a system-wide sampling
+# event and per-process readers run.
+ncpu=$(nproc)
+perf record -B -N -q -a -e lbrctx/callstack/ -F 1000 -b -o /tmp/work/hp.data -- \
+	sh -c "i=0; while [ \$i -lt $((cycles * 4)) ]; do cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null; i=\$((i + 1)); done" \
+	>$art/hotplug-record.txt 2>&1 &
+rec=$!
+perf stat -e lbrctx/branches/ -x, -o $art/hotplug-stat.txt -- \
+	sh -c "i=0; while [ \$i -lt $((cycles * 4)) ]; do cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null; i=\$((i + 1)); done" &
+pst=$!
+c=0 hpbad=0
+while [ $c -lt $cycles ]; do
+	for cpu in $(seq 1 $((ncpu - 1))); do
+		echo 0 >/sys/devices/system/cpu/cpu$cpu/online || hpbad=$((hpbad + 1))
+	done
+	sleep 0.3
+	for cpu in $(seq 1 $((ncpu - 1))); do
+		echo 1 >/sys/devices/system/cpu/cpu$cpu/online || hpbad=$((hpbad + 1))
+	done
+	sleep 0.3
+	c=$((c + 1))
+done
+wait $rec
+rrc=$?
+wait $pst
+perf script -i /tmp/work/hp.data -F cpu,ip,sym >$art/hotplug-script.txt 2>/dev/null
+ns=$(wc -l <$art/hotplug-script.txt)
+check "hotplug_${cycles}_cycles_of_$((ncpu - 1))_cpus" $([ $hpbad -eq 0 ] && [ "$ncpu" -ge 4 ] && echo 0 || echo 1) \
+	"$hpbad online/offline writes failed, nproc $ncpu"
+check hotplug_record_survives $([ $rrc -eq 0 ] && [ "$ns" -gt 0 ] && echo 0 || echo 1) \
+	"rc $rrc, $ns samples ($(tail -n 2 $art/hotplug-record.txt | tr '\n' ' '))"
+check hotplug_stat_counts $(awk -F, '/lbrctx/ { exit !($1 > 0) }' $art/hotplug-stat.txt; echo $?) \
+	"$(tr '\n' ' ' <$art/hotplug-stat.txt)"
+settle hotplug "$base"
+
+# 8. Allocation failures in lbrctx's caches alone (failslab with its cache
+# filter): new events fail with ENOMEM, the events already open keep
+# counting, nothing leaks, and all works again once injection stops.
+F=/sys/kernel/debug/failslab
+if [ -d $F ] && [ -e /sys/kernel/slab/lbrctx_task_data/failslab ]; then
+	$T hold 4 config=0x100 pid=-1 cpu=1 >$art/fs-hold-cpu.txt 2>&1 &
+	h1=$!
+	$T hold 4 config=0x100 pid=child >$art/fs-hold-task.txt 2>&1 &
+	h2=$!
+	i=0
+	while [ $i -lt 50 ] && ! { grep -q opened $art/fs-hold-cpu.txt && grep -q opened $art/fs-hold-task.txt; }; do
+		sleep 0.1; i=$((i + 1))
+	done
+	fails0=$(stat_of store alloc_failures)
+	echo Y >$F/cache-filter; echo N >$F/ignore-gfp-wait; echo N >$F/task-filter
+	echo 0 >$F/space; echo 1 >$F/interval; echo -1 >$F/times; echo 0 >$F/verbose
+	# The per-task store alone fails: attaching a new task's data.
+	echo 1 >/sys/kernel/slab/lbrctx_task_data/failslab
+	echo 100 >$F/probability
+	r1=$($T open config=0x100 pid=child 2>&1)
+	sh -c true	# forked while a system-wide event runs: no data, still runs
+	echo 0 >/sys/kernel/slab/lbrctx_task_data/failslab
+	# The event cache alone fails: the event state of any new event.
+	echo 1 >/sys/kernel/slab/lbrctx_event/failslab
+	r2=$($T open config=0x100 pid=-1 cpu=0 2>&1)
+	r3=$($T open config=1 pid=self 2>&1)
+	echo 0 >$F/probability
+	echo 0 >/sys/kernel/slab/lbrctx_event/failslab
+	echo "per-task=$r1 system-wide=$r2 self=$r3" >$art/failslab.txt
+	check failslab_per_task_open_enomem $([ "$r1" = ENOMEM ] && echo 0 || echo 1) "got $r1"
+	check failslab_system_wide_open_enomem $([ "$r2" = ENOMEM ] && echo 0 || echo 1) "got $r2"
+	check failslab_self_open_enomem $([ "$r3" = ENOMEM ] && echo 0 || echo 1) "got $r3"
+	taskset -c 1 cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null
+	wait $h1 $h2
+	check failslab_open_events_keep_counting \
+		$(grep -qE 'grew [1-9]' $art/fs-hold-cpu.txt && grep -q '^count' $art/fs-hold-task.txt && echo 0 || echo 1) \
+		"cpu: $(tr '\n' ' ' <$art/fs-hold-cpu.txt) task: $(tr '\n' ' ' <$art/fs-hold-task.txt)"
+	r4=$($T open config=0x100 pid=child 2>&1)
+	check failslab_recovers $([ "$r4" = ok ] && echo 0 || echo 1) "got $r4 after injection stopped"
+	check failslab_failures_counted $([ "$(stat_of store alloc_failures)" -gt "$fails0" ] && echo 0 || echo 1) \
+		"alloc_failures $fails0 -> $(stat_of store alloc_failures)"
+	settle failslab "$base"
+else
+	fail failslab_available "no $F or no /sys/kernel/slab/lbrctx_task_data/failslab"
+fi
+
+cat $D/store >$art/store-after.txt
+cat $D/pmu >$art/pmu-after.txt
+rmmod lbrctx || fail rmmod_at_end "rmmod lbrctx failed"
+rmmod lbrctx_tchain || fail rmmod_at_end "rmmod lbrctx_tchain failed"
+ls /sys/kernel/slab 2>/dev/null | grep lbrctx >slabs-after.txt
+grep lbrctx /proc/modules >modules-after.txt
+check stress_ends_unloaded $([ -s modules-after.txt ] || [ -s slabs-after.txt ] && echo 1 || echo 0) \
+	"modules: $(cat modules-after.txt) caches: $(cat slabs-after.txt)"
+if [ $keeper = 1 ]; then
+	echo 0 >/sys/kernel/tracing/events/fprobes/lbrctx_keep/enable
+	echo '-:lbrctx_keep' >>/sys/kernel/tracing/dynamic_events
+fi
+dmesg -c >after-dmesg.log
+exit 0
