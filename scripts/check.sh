@@ -267,6 +267,8 @@ run_kernel() {
 	local suffix=${flavor/default/}
 	suffix=${suffix:+-$suffix}
 	log "kernel series $s ($flavor)"
+	scripts/kernels.sh dir "$s" "$flavor" >/dev/null 2>&1 ||
+		log "waiting for its build (progress: $ART/kernels.log)"
 	if ! kdir=$(scripts/kernels.sh build "$s" "$flavor"); then
 		t_fail kernel_build "scripts/kernels.sh build $s $flavor failed"
 		finish_kernel "$s$suffix"
@@ -300,6 +302,18 @@ run_kernel() {
 	finish_kernel "$label"
 }
 
+# Build the kernels in the background, in the order the tests use them, so
+# that on a fresh machine one kernel builds while the previous one's guests
+# run (scripts/kernels.sh holds a lock per kernel; run_kernel waits on it).
+# Package lists are resolved first, one series at a time.
+for s in $SERIES $DEBUG_SERIES; do scripts/kernels.sh dir "$s" default >/dev/null 2>&1; done
+(
+	for s in $SERIES; do scripts/kernels.sh build "$s" default; done
+	for s in $DEBUG_SERIES; do scripts/kernels.sh build "$s" debug; done
+) >"$ART/kernels.log" 2>&1 &
+builder=$!
+trap 'kill $builder 2>/dev/null' EXIT
+
 for s in $SERIES; do
 	run_kernel "$s" default
 done
@@ -307,6 +321,7 @@ for s in $DEBUG_SERIES; do
 	run_kernel "$s" debug
 done
 
+wait $builder
 # Host checks: the tables of docs/PMU.md are the guest's tables; dkms build
 # against Debian's stock headers (build only).
 log "host checks: docs tables, dkms build against Debian's stock headers"

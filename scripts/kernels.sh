@@ -178,7 +178,14 @@ build_kernel() {
 
 cmd=${1:-}
 case $cmd in
-build) build_kernel "${2:?series}" "${3:-default}" ;;
+build)
+	# One build of a kernel at a time (make check builds ahead in the
+	# background while guests run): later callers wait, then reuse it.
+	mkdir -p "$LBRCTX_CACHE"
+	exec 9>"$LBRCTX_CACHE/.build-${2:?series}-${3:-default}.lock"
+	flock 9
+	build_kernel "$2" "${3:-default}"
+	;;
 dir)
 	d=$(build_dir "${2:?series}" "${3:-default}")
 	[ -f "$d/.lbrctx-built" ] || die "kernel ${2}/${3:-default} is not built"

@@ -144,11 +144,13 @@ public:
 		return true;
 	}
 
-	/* Clear every record (the kernel's intel_pmu_arch_lbr_reset). */
+	/*
+	 * Clear every record (the kernel's intel_pmu_arch_lbr_reset). Only
+	 * the count(): entry() reads nothing beyond it, and the switch hook
+	 * calls this on every switch to a task without data.
+	 */
 	void reset()
 	{
-		for (auto &e : ring_)
-			e = {};
 		head_ = depth_ - 1;
 		count_ = 0;
 		last_ns_ = 0;
@@ -186,8 +188,15 @@ public:
 		s.lbr_ctl = ctl_;
 		s.lbr_depth = depth_;
 		s.ler_from = s.ler_to = s.ler_info = 0;
-		for (u32 i = 0; i < kMaxDepth; i++)
+		for (u32 i = 0; i < count_; i++)
 			s.entries[i] = entry(i);
+		/*
+		 * The rest reads as zero, as XSAVES leaves it. A saved area is
+		 * its records followed by zeros (or the zeroed allocation), so
+		 * clearing up to the first zero TO clears all of it.
+		 */
+		for (u32 i = count_; i < kMaxDepth && s.entries[i].to; i++)
+			s.entries[i] = {};
 	}
 
 	/*
@@ -255,8 +264,6 @@ private:
 		u32 n = 0;
 		while (n < depth_ && s.entries[n].to)
 			n++;
-		for (auto &e : ring_)
-			e = {};
 		for (u32 i = 0; i < n; i++)
 			ring_[n - 1 - i] = s.entries[i];
 		count_ = n;
