@@ -226,7 +226,11 @@ guest_e2e() { # GUESTDIR
 # The hardening run (qemu/guest/stress.sh) in a 4-vCPU guest.
 guest_stress() { # KDIR WORKDIR SRC
 	local g=$2/stress rc
+	# slub_debug 'A' marks lbrctx's two caches for failslab from boot (6.1
+	# has no writable /sys/kernel/slab/<cache>/failslab); FZPU keeps the
+	# debug checks the debug kernels' SLUB_DEBUG_ON would give them.
 	qemu/run.sh --kernel "$1/arch/x86/boot/bzImage" --out "$g" --smp 4 --timeout 1500 \
+		--append "slub_debug=FZPUA,lbrctx_task_data,lbrctx_event" \
 		--in "$3/lbrctx.ko" --in "$3/lbrctx_tchain.ko" --in "$2/lbrctx-tool" \
 		--in qemu/guest/stress.sh --in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
 		-- "STRESS_LONG=${LBRCTX_STRESS_LONG:-0} sh ./stress.sh" >"$2/stress.log" 2>&1

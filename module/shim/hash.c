@@ -33,10 +33,15 @@ void lbrctx_shim_hnode_set_key(void *hnode, const void *key)
 	((struct lbrctx_hnode *)hnode)->key = key;
 }
 
-/* Caller holds rcu_read_lock() or the store lock. */
+/*
+ * The caller holds rcu_read_lock() or the store lock, which keeps the
+ * object it gets alive. The lookup takes its own RCU read section: on 6.1
+ * a spinlock alone does not satisfy rhashtable's RCU lockdep checks
+ * (PROVE_RCU: "suspicious rcu_dereference_check() usage").
+ */
 void *lbrctx_shim_hash_lookup(const void *key)
 {
-	return rhashtable_lookup(&lbrctx_hash, &key, lbrctx_hash_params);
+	return rhashtable_lookup_fast(&lbrctx_hash, &key, lbrctx_hash_params);
 }
 
 int lbrctx_shim_hash_insert(void *hnode)

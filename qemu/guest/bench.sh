@@ -53,7 +53,7 @@ echo "P4 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks=/')" >>bench.txt
 echo 'lbrctx_tchain_*' >$P || exit 18
 N=${P5_N:-200000}
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-: >p5-off.txt; : >p5-on.txt; : >p5-samples.txt; : >p5-lost.txt; : >p5-dropped.txt
+: >p5-off.txt; : >p5-on.txt; : >p5-samples.txt; : >p5-loop.txt; : >p5-lost.txt; : >p5-dropped.txt
 i=0
 while [ $i -lt 5 ]; do
 	for with in $((i % 2)) $(((i + 1) % 2)); do
@@ -68,19 +68,24 @@ while [ $i -lt 5 ]; do
 		sed -n 's/.*ns_per_read=//p' p5-run.txt >>p5-on.txt
 		perf report -i /tmp/p5.data --stats >p5-stats.txt 2>&1
 		awk '/SAMPLE events:/ { print $3 }' p5-stats.txt | head -n 1 >>p5-samples.txt
+		# The samples taken while the read loop itself ran.
+		perf script -i /tmp/p5.data -F comm 2>/dev/null | grep -c 'lbrctx-tool' >>p5-loop.txt
 		awk '/LOST events:/ { s += $3 } END { print s + 0 }' p5-stats.txt >>p5-lost.txt
 		echo $((d1 - d0)) >>p5-dropped.txt
 	done
 	i=$((i + 1))
 done
 off=$(median <p5-off.txt) on=$(median <p5-on.txt) samples=$(median <p5-samples.txt)
+loop=$(median <p5-loop.txt)
 lost=$(awk '{ s += $1 } END { print s + 0 }' p5-lost.txt)
 dropped=$(awk '{ s += $1 } END { print s + 0 }' p5-dropped.txt)
-# Cost per sample: the extra time of the read loop over the samples taken
-# while it ran (each round's loop is the whole recorded workload).
-awk -v off="$off" -v on="$on" -v s="$samples" -v n=$N -v lost="$lost" -v dr="$dropped" 'BEGIN {
-	cost = s ? (on - off) * n / s : 0
-	printf "P5 rate_hz=10000 samples_median=%d lost_total=%d dropped_total=%d read_off_ns=%.1f read_on_ns=%.1f ratio=%.3f ns_per_sample=%.0f rounds=5\n", s, lost, dr, off, on, on / off, cost
+# Cost per sample: the read loop's extra time with sampling on, over the
+# samples taken while the loop ran (comm lbrctx-tool); also the rate those
+# samples give over the loop's run time.
+awk -v off="$off" -v on="$on" -v s="$samples" -v ls="$loop" -v n=$N -v lost="$lost" -v dr="$dropped" 'BEGIN {
+	cost = ls ? (on - off) * n / ls : 0
+	rate = ls / (n * on * 1e-9)
+	printf "P5 rate_hz=10000 loop_rate_hz=%.0f samples_median=%d loop_samples_median=%d lost_total=%d dropped_total=%d read_off_ns=%.1f read_on_ns=%.1f ratio=%.3f ns_per_sample=%.0f rounds=5\n", rate, s, ls, lost, dr, off, on, on / off, cost
 }' >>bench.txt
 echo "$default_probes" >$P
 rmmod lbrctx && rmmod lbrctx_tchain || exit 17

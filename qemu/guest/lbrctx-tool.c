@@ -8,7 +8,8 @@
  *                                   "FAIL NAME: why" line per row
  *   lbrctx-tool open SPEC...        open one event, print the errno name
  *   lbrctx-tool hold SECONDS SPEC   open an event, hold it, print its count
- *   lbrctx-tool storm SECONDS N     thread and fork churn, N threads a batch
+ *   lbrctx-tool storm SECONDS N MIN thread and fork churn, N threads a batch,
+ *                                   at least MIN threads
  *   lbrctx-tool openclose SECONDS   open and close per-process and
  *                                   system-wide events in a loop
  *   lbrctx-tool p1 ROUNDS N         pipe ping-pong on one CPU, event off/on
@@ -448,14 +449,17 @@ static void *thread_fn(void *arg)
 	return arg;
 }
 
-/* storm SECONDS N: batches of N threads that read and exit, and forks. */
-static int cmd_storm(double secs, int n)
+/*
+ * storm SECONDS N MIN: batches of N threads that read and exit, and forks,
+ * for at least SECONDS and MIN threads (at most 180 s); fails short of MIN.
+ */
+static int cmd_storm(double secs, int n, unsigned long min)
 {
-	double end = now_ns() + secs * 1e9;
+	double start = now_ns(), end = start + secs * 1e9, cap = start + 180e9;
 	unsigned long threads = 0, forks = 0;
 	pthread_t *t = calloc(n, sizeof(*t));
 
-	while (now_ns() < end) {
+	while ((now_ns() < end || threads < min) && now_ns() < cap) {
 		int i, made = 0;
 
 		for (i = 0; i < n; i++)
@@ -479,8 +483,8 @@ static int cmd_storm(double secs, int n)
 		while (wait(NULL) > 0)
 			;
 	}
-	printf("storm threads=%lu forks=%lu\n", threads, forks);
-	return threads >= 1000 ? 0 : 1;
+	printf("storm threads=%lu forks=%lu seconds=%.1f\n", threads, forks, (now_ns() - start) / 1e9);
+	return threads >= min ? 0 : 1;
 }
 
 /* Open a counting call-stack event on every online CPU; return how many. */
@@ -688,8 +692,8 @@ int main(int argc, char **argv)
 		return cmd_open(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "hold") && argc >= 3)
 		return cmd_hold(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "storm") && argc == 4)
-		return cmd_storm(atof(argv[2]), atoi(argv[3]));
+	if (!strcmp(argv[1], "storm") && argc == 5)
+		return cmd_storm(atof(argv[2]), atoi(argv[3]), strtoul(argv[4], NULL, 0));
 	if (!strcmp(argv[1], "openclose") && argc == 3)
 		return cmd_openclose(atof(argv[2]));
 	if ((!strcmp(argv[1], "p1") || !strcmp(argv[1], "p4")) && argc == 4)

@@ -121,15 +121,19 @@ settle privilege "$base"
 # recording while A runs. No branch stack of B may hold A's marker; B's own
 # must be there.
 echo 1 >/proc/sys/kernel/perf_event_paranoid
-perf stat -a -e lbrctx/branches/ -o $art/iso-sw.txt -- sleep 4 &
+rm -f /tmp/work/iso-stop
+perf stat -a -e lbrctx/branches/ -o $art/iso-sw.txt -- \
+	sh -c 'while [ ! -f /tmp/work/iso-stop ]; do sleep 0.2; done' &
 sw=$!
-taskset -c 1 sh -c 'end=$(($(date +%s) + 4)); while [ $(date +%s) -lt $end ]; do echo a >/proc/lbrctx_tchain_mark_a; done' &
+taskset -c 1 sh -c 'while [ ! -f /tmp/work/iso-stop ]; do echo a >/proc/lbrctx_tchain_mark_a; done' &
 a=$!
+sleep 0.5
 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	perf record -B -N -q -e lbrctx/branches/ -c 16 -b -o /tmp/work/iso.data -- \
-	taskset -c 1 sh -c 'end=$(($(date +%s) + 3)); while [ $(date +%s) -lt $end ]; do echo b >/proc/lbrctx_tchain_mark_b; done' \
+	taskset -c 1 sh -c 'i=0; while [ $i -lt 400 ]; do echo b >/proc/lbrctx_tchain_mark_b; i=$((i + 1)); done' \
 	>$art/iso-record.txt 2>&1
 rc=$?
+touch /tmp/work/iso-stop
 wait $a $sw
 perf script -f -i /tmp/work/iso.data -F tid,ip,sym,brstacksym >$art/iso-script.txt 2>$art/iso-script.err
 nb=$(grep -c 'lbrctx_tchain_mark_b' $art/iso-script.txt)
@@ -141,15 +145,21 @@ echo "isolation samples_with_b=$nb samples_with_a=$na" >$art/isolation.txt
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 settle isolation "$base"
 
-# 4. Fork/exit storm while per-process and system-wide events open and close.
-$T storm $secs 250 >$art/storm.txt 2>&1 &
+# 4. Fork/exit storm (at least $secs s and 1200 threads, at most 180 s)
+# while per-process and system-wide events open and close.
+$T storm $secs 100 1200 >$art/storm.txt 2>&1 &
 st=$!
-$T openclose $secs >$art/openclose.txt 2>&1
-oc=$?
+oc=0 ocn=0
+: >$art/openclose.txt
+while kill -0 $st 2>/dev/null; do
+	$T openclose 2 >>$art/openclose.txt 2>&1 || oc=1
+	ocn=$((ocn + 1))
+done
 wait $st
 sr=$?
-check storm_threads_churned $sr "$(cat $art/storm.txt)"
-check storm_events_opened_and_closed $oc "$(tail -n 3 $art/openclose.txt | tr '\n' ' ')"
+check storm_1200_threads_churned $sr "$(cat $art/storm.txt)"
+check storm_events_opened_and_closed $([ $oc -eq 0 ] && [ $ocn -gt 0 ] && echo 0 || echo 1) \
+	"$ocn loops: $(grep -v '^openclose' $art/openclose.txt | head -n 3 | tr '\n' ' ')"
 settle storm "$base"
 
 # 5. rmmod with an event open is refused; the event keeps counting; then
@@ -199,13 +209,17 @@ settle reload "$base"
 # 7. CPU hotplug: CPUs go offline and online while a system-wide sampling
 # event and per-process readers run.
 ncpu=$(nproc)
+# Each workload marks that its events are open before the CPUs move.
+rm -f /tmp/work/hp-rec /tmp/work/hp-stat
 perf record -B -N -q -a -e lbrctx/callstack/ -F 1000 -b -o /tmp/work/hp.data -- \
-	sh -c "i=0; while [ \$i -lt $((cycles * 4)) ]; do cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null; i=\$((i + 1)); done" \
+	sh -c "touch /tmp/work/hp-rec; i=0; while [ \$i -lt $((cycles * 4)) ]; do cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null; i=\$((i + 1)); done" \
 	>$art/hotplug-record.txt 2>&1 &
 rec=$!
 perf stat -e lbrctx/branches/ -x, -o $art/hotplug-stat.txt -- \
-	sh -c "i=0; while [ \$i -lt $((cycles * 4)) ]; do cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null; i=\$((i + 1)); done" &
+	sh -c "touch /tmp/work/hp-stat; i=0; while [ \$i -lt $((cycles * 4)) ]; do cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null; i=\$((i + 1)); done" &
 pst=$!
+i=0
+while [ $i -lt 300 ] && ! { [ -f /tmp/work/hp-rec ] && [ -f /tmp/work/hp-stat ]; }; do sleep 0.1; i=$((i + 1)); done
 c=0 hpbad=0
 while [ $c -lt $cycles ]; do
 	for cpu in $(seq 1 $((ncpu - 1))); do
@@ -231,11 +245,18 @@ check hotplug_stat_counts $(awk -F, '/lbrctx/ { exit !($1 > 0) }' $art/hotplug-s
 	"$(tr '\n' ' ' <$art/hotplug-stat.txt)"
 settle hotplug "$base"
 
-# 8. Allocation failures in lbrctx's caches alone (failslab with its cache
-# filter): new events fail with ENOMEM, the events already open keep
-# counting, nothing leaks, and all works again once injection stops.
+# 8. Allocation failures in lbrctx's caches alone: the guest boots with
+# slub_debug=FZPUA,lbrctx_task_data,lbrctx_event (failslab marks on those
+# two caches only) and failslab's cache and task filters, so only tasks
+# with make-it-fail set see failures, and only from lbrctx's caches.
+# failslab's "space" picks the allocation that fails: with room for one
+# event state, the event allocates and attaching the task's data fails;
+# with none, the event state itself fails. New events fail with ENOMEM,
+# the events already open keep counting, nothing leaks, and everything
+# works again once injection stops.
 F=/sys/kernel/debug/failslab
-if [ -d $F ] && [ -e /sys/kernel/slab/lbrctx_task_data/failslab ]; then
+if [ -d $F ] && [ "$(cat /sys/kernel/slab/lbrctx_task_data/failslab 2>/dev/null)" = 1 ] &&
+	[ "$(cat /sys/kernel/slab/lbrctx_event/failslab 2>/dev/null)" = 1 ]; then
 	$T hold 4 config=0x100 pid=-1 cpu=1 >$art/fs-hold-cpu.txt 2>&1 &
 	h1=$!
 	$T hold 4 config=0x100 pid=child >$art/fs-hold-task.txt 2>&1 &
@@ -245,24 +266,26 @@ if [ -d $F ] && [ -e /sys/kernel/slab/lbrctx_task_data/failslab ]; then
 		sleep 0.1; i=$((i + 1))
 	done
 	fails0=$(stat_of store alloc_failures)
-	echo Y >$F/cache-filter; echo N >$F/ignore-gfp-wait; echo N >$F/task-filter
-	echo 0 >$F/space; echo 1 >$F/interval; echo -1 >$F/times; echo 0 >$F/verbose
-	# The per-task store alone fails: attaching a new task's data.
-	echo 1 >/sys/kernel/slab/lbrctx_task_data/failslab
+	failing() { sh -c 'echo 1 >/proc/self/make-it-fail && exec "$@"' sh "$@"; }
+	echo Y >$F/cache-filter; echo N >$F/ignore-gfp-wait; echo Y >$F/task-filter
+	echo 1 >$F/interval; echo -1 >$F/times; echo 0 >$F/verbose
 	echo 100 >$F/probability
-	r1=$($T open config=0x100 pid=child 2>&1)
-	sh -c true	# forked while a system-wide event runs: no data, still runs
-	echo 0 >/sys/kernel/slab/lbrctx_task_data/failslab
-	# The event cache alone fails: the event state of any new event.
-	echo 1 >/sys/kernel/slab/lbrctx_event/failslab
-	r2=$($T open config=0x100 pid=-1 cpu=0 2>&1)
-	r3=$($T open config=1 pid=self 2>&1)
+	# Room for one event state: the per-task attach fails.
+	echo $(($(cat /sys/kernel/slab/lbrctx_event/object_size) + 1)) >$F/space
+	r1=$(failing $T open config=0x100 pid=child 2>&1)
+	failing sh -c 'true & wait'	# a child forked while a system-wide event runs: no data, still runs
+	r0=$?
+	# No room: the event state of any new event fails.
+	echo 0 >$F/space
+	r2=$(failing $T open config=0x100 pid=-1 cpu=0 2>&1)
+	r3=$(failing $T open config=1 pid=self 2>&1)
 	echo 0 >$F/probability
-	echo 0 >/sys/kernel/slab/lbrctx_event/failslab
-	echo "per-task=$r1 system-wide=$r2 self=$r3" >$art/failslab.txt
-	check failslab_per_task_open_enomem $([ "$r1" = ENOMEM ] && echo 0 || echo 1) "got $r1"
+	echo N >$F/task-filter
+	echo "per-task=$r1 system-wide=$r2 self=$r3 fork-rc=$r0" >$art/failslab.txt
+	check failslab_per_task_attach_enomem $([ "$r1" = ENOMEM ] && echo 0 || echo 1) "got $r1"
 	check failslab_system_wide_open_enomem $([ "$r2" = ENOMEM ] && echo 0 || echo 1) "got $r2"
 	check failslab_self_open_enomem $([ "$r3" = ENOMEM ] && echo 0 || echo 1) "got $r3"
+	check failslab_fork_without_data_runs $r0 "sh -c 'true & wait' exited $r0"
 	taskset -c 1 cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null
 	wait $h1 $h2
 	check failslab_open_events_keep_counting \
@@ -274,8 +297,9 @@ if [ -d $F ] && [ -e /sys/kernel/slab/lbrctx_task_data/failslab ]; then
 		"alloc_failures $fails0 -> $(stat_of store alloc_failures)"
 	settle failslab "$base"
 else
-	fail failslab_available "no $F or no /sys/kernel/slab/lbrctx_task_data/failslab"
+	fail failslab_available "no $F, or lbrctx's caches not marked for failslab (slub_debug=A)"
 fi
+
 
 cat $D/store >$art/store-after.txt
 cat $D/pmu >$art/pmu-after.txt
