@@ -33,15 +33,10 @@ void lbrctx_shim_hnode_set_key(void *hnode, const void *key)
 	((struct lbrctx_hnode *)hnode)->key = key;
 }
 
-/*
- * The caller holds rcu_read_lock() or the store lock, which keeps the
- * object it gets alive. The lookup takes its own RCU read section: on 6.1
- * a spinlock alone does not satisfy rhashtable's RCU lockdep checks
- * (PROVE_RCU: "suspicious rcu_dereference_check() usage").
- */
+/* The caller holds rcu_read_lock(); the store lock holds one too (sync.c). */
 void *lbrctx_shim_hash_lookup(const void *key)
 {
-	return rhashtable_lookup_fast(&lbrctx_hash, &key, lbrctx_hash_params);
+	return rhashtable_lookup(&lbrctx_hash, &key, lbrctx_hash_params);
 }
 
 int lbrctx_shim_hash_insert(void *hnode)

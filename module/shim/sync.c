@@ -65,18 +65,29 @@ bool lbrctx_shim_refcount_dec_and_test(void *r)
 	return refcount_dec_and_test(r);
 }
 
+/*
+ * The store lock also holds an RCU read section: the store looks objects
+ * up in its rhashtable under the lock, and on 6.1 a spinlock alone does not
+ * satisfy rhashtable's RCU lockdep checks (PROVE_RCU: "suspicious
+ * rcu_dereference_check() usage").
+ */
 bool lbrctx_shim_refcount_dec_and_store_lock(void *r)
 {
-	return refcount_dec_and_lock(r, &lbrctx_store_lock);
+	if (!refcount_dec_and_lock(r, &lbrctx_store_lock))
+		return false;
+	rcu_read_lock();
+	return true;
 }
 
 void lbrctx_shim_store_lock(void)
 {
 	spin_lock(&lbrctx_store_lock);
+	rcu_read_lock();
 }
 
 void lbrctx_shim_store_unlock(void)
 {
+	rcu_read_unlock();
 	spin_unlock(&lbrctx_store_lock);
 }
 
