@@ -14,6 +14,8 @@
 #include <lbrctx/atomic.h>
 #include <lbrctx/store.h>
 
+#include "khelpers.h"
+
 using namespace lbrctx;
 
 extern "C" int lbrctx_bench_run(void) noexcept;
@@ -23,12 +25,16 @@ namespace {
 constexpr int kMaxThreads = 20000;
 constexpr int kRounds = 5;
 constinit void *g_threads[kMaxThreads];
+/* The store under measurement: the store's class (kunit/bench_store.cpp) with its own cache. */
+constinit Store g_store;
 
 int park(void *) noexcept
 {
 	lbrctx_kt_wait_for_stop();
 	return 0;
 }
+
+int run();
 
 int spawn(int n)
 {
@@ -77,7 +83,7 @@ Fixed3 ratio(u64 x, u64 y)
 u64 attach_global_ns()
 {
 	u64 t0 = lbrctx_shim_ktime_ns();
-	int ret = lbrctx_store_attach_global();
+	int ret = g_store.attach_global().error();
 	u64 t1 = lbrctx_shim_ktime_ns();
 	if (ret)
 		lbrctx_err("bench: attach_global failed: %d\n", ret);
@@ -86,7 +92,7 @@ u64 attach_global_ns()
 
 void detach_global()
 {
-	(void)lbrctx_store_detach_global();
+	(void)g_store.detach_global();
 	lbrctx_shim_rcu_barrier();
 }
 
@@ -98,13 +104,14 @@ u64 lookup_ns(int n)
 	u64 found = 0;
 	u64 t0 = lbrctx_shim_ktime_ns();
 	for (int done = 0, i = 0; done < kLookups; done += kBatch) {
-		lbrctx_shim_rcu_read_lock();
-		for (int k = 0; k < kBatch; k++) {
-			found += lbrctx_store_lookup(g_threads[i]) != nullptr;
-			if (++i == n)
-				i = 0;
+		{
+			k::RcuReadGuard rcu;
+			for (int j = 0; j < kBatch; j++) {
+				found += g_store.lookup(k::Task(g_threads[i])) != nullptr;
+				if (++i == n)
+					i = 0;
+			}
 		}
-		lbrctx_shim_rcu_read_unlock();
 		lbrctx_kt_yield();
 	}
 	u64 t1 = lbrctx_shim_ktime_ns();
@@ -116,6 +123,17 @@ u64 lookup_ns(int n)
 } // namespace
 
 extern "C" int lbrctx_bench_run(void) noexcept
+{
+	if (int ret = g_store.init("lbrctx_bench_task_data").error())
+		return ret;
+	int ret = run();
+	g_store.shutdown();
+	return ret;
+}
+
+namespace {
+
+int run()
 {
 	const int sizes[] = {1000, 10000, 20000};
 	u64 attach_ms_x1000[3];
@@ -131,10 +149,10 @@ extern "C" int lbrctx_bench_run(void) noexcept
 		}
 		u64 t[kRounds];
 		for (int r = 0; r < kRounds; r++) {
-			u64 slab0 = lbrctx_shim_slab_unreclaimable_bytes();
+			u64 slab0 = lbrctx_kt_slab_unreclaimable_bytes();
 			t[r] = attach_global_ns();
 			if (sizes[s] == 10000 && r == 0)
-				mem_total = lbrctx_shim_slab_unreclaimable_bytes() - slab0;
+				mem_total = lbrctx_kt_slab_unreclaimable_bytes() - slab0;
 			if (sizes[s] == 10000 && r == kRounds - 1)
 				lookup_10k = lookup_ns(n);
 			detach_global();
@@ -143,16 +161,15 @@ extern "C" int lbrctx_bench_run(void) noexcept
 		stop(n);
 	}
 
-	/* 100 live objects: per-task attaches of 100 threads. */
+	/* 100 live objects: per-task attaches of 100 threads, each handed to its task. */
 	int n = spawn(100);
 	for (int i = 0; i < n; i++) {
-		lbrctx_task_data *td;
-		(void)lbrctx_store_attach(g_threads[i], &td);
+		auto r = g_store.attach(k::Task(g_threads[i]));
+		if (!r.is_error())
+			g_store.give_to_task(r.release_value());
 	}
 	u64 lookup_100 = lookup_ns(n);
-	for (int i = 0; i < n; i++)
-		(void)lbrctx_store_detach(g_threads[i]);
-	stop(n);
+	stop(n); /* the exits drop the tasks' references */
 	lbrctx_shim_rcu_barrier();
 
 	u64 ideal = 10000ULL * sizeof(TaskData);
@@ -168,8 +185,9 @@ extern "C" int lbrctx_bench_run(void) noexcept
 	Fixed3 lk = ratio(lookup_10k, lookup_100);
 	lbrctx_info("L lookup_100_ns=%llu lookup_10k_ns=%llu ratio_10k_100=%llu.%03u\n", lookup_100,
 		    lookup_10k, lk.whole, lk.frac);
-	lbrctx_store_stats st;
-	lbrctx_store_get_stats(&st);
-	lbrctx_info("bench done: objects %llu\n", st.objects);
+	lbrctx_shim_rcu_barrier();
+	lbrctx_info("bench done: objects %llu\n", g_store.stats().objects);
 	return 0;
 }
+
+} // namespace

@@ -4,6 +4,7 @@
  * prints one line per figure; the work is in kunit/bench.cpp.
  */
 #include <linux/module.h>
+#include <linux/version.h>
 #include <lbrctx/shim.h>
 
 int lbrctx_bench_run(void);
@@ -22,3 +23,8 @@ module_exit(lbrctx_bench_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("lbrctx store benchmarks");
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
+#else
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+#endif

@@ -19,23 +19,27 @@
 	X(virtual_dispatch_reaches_the_override)                \
 	X(constinit_globals_hold_their_values_without_constructors) \
 	X(result_and_try_propagate_errnos)                      \
-	X(scope_exit_runs_unless_dismissed)
+	X(scope_exit_runs_unless_dismissed)                     \
+	X(refptr_moves_leaks_and_puts_exactly_once)             \
+	X(fault_attr_fails_once_its_space_is_spent)             \
+	X(branch_entries_match_the_kernels_bitfields)
 
 /* lbrctx_store: kunit/test_store.cpp */
 #define LBRCTX_STORE_CASES(X)                                                   \
 	X(store_object_is_one_aligned_zeroed_cache_object)                      \
-	X(store_attach_and_detach_move_the_refcount_exactly)                    \
-	X(store_detach_beyond_the_last_reference_is_refused)                    \
+	X(store_references_move_the_refcount_exactly)                           \
+	X(store_last_put_unhashes_and_frees_after_a_grace_period)               \
 	X(store_concurrent_attachers_get_one_object_with_n_references)          \
 	X(store_global_attach_covers_1000_threads)                              \
 	X(store_global_attach_covers_threads_forked_during_the_walk)            \
 	X(store_threads_exiting_during_the_walk_leak_nothing)                   \
-	X(store_rcu_reader_keeps_valid_memory_across_a_concurrent_detach)       \
+	X(store_rcu_reader_keeps_valid_memory_across_a_concurrent_put)          \
 	X(store_exiting_task_frees_its_object_once_references_drop)             \
 	X(store_exit_racing_a_global_detach_does_not_underflow)                 \
 	X(store_child_linked_after_the_walk_is_not_missed)                      \
 	X(store_setuid_credential_change_keeps_the_data_of_a_live_task)         \
-	X(store_init_failure_after_attach_leaks_nothing)                        \
+	X(store_task_owned_reference_is_dropped_at_exit)                        \
+	X(store_shutdown_takes_back_what_tasks_still_own)                       \
 	X(store_attach_error_paths_leak_no_reference)
 
 /* lbrctx_lbr: kunit/test_lbr.cpp */

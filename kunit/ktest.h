@@ -10,6 +10,7 @@
 #include <lbrctx/base.h>
 
 #include "cases.h"
+#include "khelpers.h"
 
 namespace lbrctx::test {
 

@@ -5,6 +5,7 @@
  */
 #include <kunit/test.h>
 #include <linux/module.h>
+#include <linux/version.h>
 #include <lbrctx/shim.h>
 #include "cases.h"
 
@@ -79,3 +80,9 @@ kunit_test_suites(&lbrctx_base_suite, &lbrctx_store_suite, &lbrctx_lbr_suite,
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for lbrctx");
+/* lbrctx.ko's EXPORT_SYMBOL_IF_KUNIT symbols; the namespace is a string from 6.13. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
+#else
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+#endif

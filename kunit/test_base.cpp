@@ -4,7 +4,10 @@
  * XSAVE on their objects, and the C++ runtime properties the module relies
  * on (virtual dispatch, constinit globals, Result/TRY).
  */
+#include <lbrctx/brstack.h>
 #include <lbrctx/guard.h>
+#include <lbrctx/k/fault.h>
+#include <lbrctx/k/ref.h>
 #include <lbrctx/slab.h>
 #include <lbrctx/xsave.h>
 
@@ -264,4 +267,109 @@ LBRCTX_KUNIT_CASE(scope_exit_runs_unless_dismissed)
 		b.dismiss();
 	}
 	KEXPECT_EQ(test, runs, 1);
+}
+
+namespace {
+
+/* A counted object whose last put is recorded rather than freed. */
+struct Counted {
+	k::RefCount refs;
+	int released = 0;
+	static void put_ref(Counted *c)
+	{
+		if (c->refs.dec_and_test())
+			c->released++;
+	}
+};
+constinit Counted g_counted;
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(refptr_moves_leaks_and_puts_exactly_once)
+{
+	Counted &c = g_counted;
+	c.refs.set(2);
+	c.released = 0;
+	{
+		auto a = k::RefPtr<Counted>::adopt(&c);
+		auto b = k::RefPtr<Counted>::adopt(&c);
+		k::RefPtr<Counted> moved = move(a);
+		KEXPECT(test, !a && moved.get() == &c);
+		KEXPECT_EQ(test, c.refs.read(), 2);
+		moved = move(b); /* puts what moved held */
+		KEXPECT_EQ(test, c.refs.read(), 1);
+		Counted *raw = moved.leak();
+		KEXPECT(test, raw == &c && !moved);
+		moved.reset(); /* nothing to put */
+		KEXPECT_EQ(test, c.refs.read(), 1);
+		auto back = k::RefPtr<Counted>::adopt(raw);
+	}
+	KEXPECT_EQ(test, c.refs.read(), 0);
+	KEXPECT_EQ(test, c.released, 1);
+}
+
+namespace {
+constinit k::FaultAttr g_fault;
+} // namespace
+
+LBRCTX_KUNIT_CASE(fault_attr_fails_once_its_space_is_spent)
+{
+	g_fault.init();
+	KEXPECT(test, !g_fault.should_fail(100)); /* FAULT_ATTR_INITIALIZER: never */
+	if (!lbrctx_kt_fault_injection()) {
+		lbrctx_kunit_info(test, "no CONFIG_FAULT_INJECTION: should_fail() is always false");
+		return;
+	}
+	/* Always, without limit, once 300 bytes have gone through (space must exceed a size). */
+	lbrctx_kt_fault_set(g_fault.raw(), 100, 1, -1, 301);
+	int ok = 0;
+	while (ok < 10 && !g_fault.should_fail(100))
+		ok++;
+	KEXPECT_EQ(test, ok, 3);
+	KEXPECT(test, g_fault.should_fail(100));
+	lbrctx_kt_fault_set(g_fault.raw(), 0, 1, 1, 0);
+	KEXPECT(test, !g_fault.should_fail(100));
+}
+
+namespace {
+constinit lbr::Unit g_unit;
+constinit pmu::BranchStack g_stack;
+} // namespace
+
+LBRCTX_KUNIT_CASE(branch_entries_match_the_kernels_bitfields)
+{
+	lbr::Unit &u = g_unit;
+	u.set_ctl(0);
+	u.set_depth(8);
+	u.set_ctl(lbr::ctl::kEnable | lbr::ctl::kOs | lbr::ctl::kUsr | lbr::ctl::kTypeMask);
+	const u64 kfn = 0xffffffff81000000ull, ufn = 0x401000;
+	u.record({kfn + 0x10, kfn + 0x100, lbr::BrType::RelCall, false, 1000});
+	u.record({ufn + 0x20, ufn + 0x200, lbr::BrType::IndCall, true, 1000 + 0x1234});
+	u.record({kfn + 0x110, kfn + 0x15, lbr::BrType::Return, false, 1000 + 0x1234 + 0xffff0});
+	pmu::fill_branch_stack(u, {.type_save = true, .cycles = true, .priv_save = true, .max = 8},
+			       g_stack);
+	KASSERT_EQ(test, g_stack.nr, 3);
+	struct Want {
+		u64 from, to;
+		u32 cycles, type, priv;
+	} want[] = {
+		{kfn + 0x110, kfn + 0x15, 0xffff, LBRCTX_K_PERF_BR_RET, LBRCTX_K_PERF_BR_PRIV_KERNEL},
+		{ufn + 0x20, ufn + 0x200, 0x1234, LBRCTX_K_PERF_BR_IND_CALL, LBRCTX_K_PERF_BR_PRIV_USER},
+		{kfn + 0x10, kfn + 0x100, 0, LBRCTX_K_PERF_BR_CALL, LBRCTX_K_PERF_BR_PRIV_KERNEL},
+	};
+	for (u32 i = 0; i < 3; i++) {
+		lbrctx_kt_brentry e;
+		lbrctx_kt_branch_entry(&g_stack.entries[i].from, &e);
+		KEXPECT_EQ(test, e.from, want[i].from);
+		KEXPECT_EQ(test, e.to, want[i].to);
+		KEXPECT_EQ(test, e.cycles, want[i].cycles);
+		KEXPECT_EQ(test, e.type, want[i].type);
+		KEXPECT_EQ(test, e.priv, want[i].priv);
+		KEXPECT_EQ(test, e.mispred + e.predicted, 0);
+	}
+	/* Without the format bits, entries carry FROM and TO alone. */
+	pmu::fill_branch_stack(u, {.max = 2}, g_stack);
+	KEXPECT_EQ(test, g_stack.nr, 2);
+	KEXPECT_EQ(test, g_stack.entries[0].flags, 0);
+	KEXPECT_EQ(test, g_stack.hw_idx, ~0ull);
 }

@@ -8,6 +8,7 @@
  * In-kernel counters skip the syscall's privilege checks; the guest
  * end-to-end tests cover those with the perf tool.
  */
+#include <lbrctx/kunit_api.h>
 #include <lbrctx/pmu.h>
 
 #include "ktest.h"
@@ -24,19 +25,18 @@ constexpr u64 kKernAny = LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_ANY;
 
 constexpr u64 depth(u64 d) { return d << cfg::kDepthShift; }
 
-lbrctx_pmu_stats pmu_stats()
+lbrctx_kunit_counts pmu_stats()
 {
-	lbrctx_pmu_stats s;
-	lbrctx_pmu_get_stats(&s);
+	lbrctx_kunit_counts s;
+	lbrctx_kunit_pmu_stats(&s);
 	return s;
 }
 
+/* The product store's live objects, once the RCU frees ran. */
 u64 store_objects()
 {
-	lbrctx_store_stats s;
 	lbrctx_shim_rcu_barrier();
-	lbrctx_store_get_stats(&s);
-	return s.objects;
+	return pmu_stats().objects;
 }
 
 /* Point the branch source at @spec for one case; put the old set back after. */
@@ -44,11 +44,10 @@ class ProbeSet : Pinned {
 public:
 	ProbeSet(const char *spec)
 	{
-		int n = lbrctx_source_show(m_old, sizeof(m_old));
-		m_old[n > 0 ? n - 1 : 0] = 0;
-		m_ret = lbrctx_source_set(spec);
+		lbrctx_kunit_probes_get(m_old, sizeof(m_old));
+		m_ret = lbrctx_kunit_probes_set(spec);
 	}
-	~ProbeSet() { (void)lbrctx_source_set(m_old); }
+	~ProbeSet() { (void)lbrctx_kunit_probes_set(m_old); }
 	int error() const { return m_ret; }
 
 private:
@@ -59,8 +58,10 @@ private:
 /* An in-kernel counter, released when it goes out of scope. */
 class Counter : Pinned {
 public:
-	Counter(const lbrctx_kattr &a, s32 cpu, void *task)
+	Counter(lbrctx_kattr a, s32 cpu, void *task)
 	{
+		if (!a.type)
+			a.type = lbrctx_kunit_pmu_type();
 		m_event = lbrctx_kt_counter_create(&a, cpu, task, &m_err);
 	}
 	~Counter()
@@ -79,8 +80,14 @@ private:
 };
 
 
+/* This CPU's unit records (FROM, TO, INFO each) and LBR_CTL at one moment. */
 struct Snap {
-	lbrctx_snapshot s;
+	struct Rec {
+		u64 from;
+		u64 to;
+		u64 info;
+	} rec[lbr::kMaxDepth];
+	u32 nr;
 	u64 ctl;
 };
 
@@ -93,9 +100,8 @@ bool inside(u64 from, void (*fn)(void) noexcept) { return from > (u64)fn && from
 
 LBRCTX_KUNIT_CASE(pmu_is_registered_with_a_dynamic_type)
 {
-	/* Dynamic types come after PERF_TYPE_MAX (6); software is 1. */
-	KEXPECT(test, lbrctx_kt_pmu_type() >= 6);
-	KEXPECT_EQ(test, lbrctx_kt_sw_pmu_type(), 1);
+	/* Dynamic types are handed out after the fixed ones, PERF_TYPE_MAX and up. */
+	KEXPECT(test, lbrctx_kunit_pmu_type() >= lbrctx_kt_perf_type_max());
 }
 
 namespace {
@@ -188,7 +194,10 @@ struct ChainCtx {
 constinit ChainCtx g_chain;
 constinit Snap g_before, g_after;
 
-void take_snapshot(Snap &s) { lbrctx_pmu_test_snapshot(&s.s, &s.ctl); }
+void take_snapshot(Snap &s)
+{
+	s.nr = lbrctx_kunit_unit(&s.rec[0].from, lbr::kMaxDepth, &s.ctl);
+}
 
 void chain_hook(void *p) noexcept
 {
@@ -197,9 +206,9 @@ void chain_hook(void *p) noexcept
 	take_snapshot(x->inside);
 	if (x->do_switch) {
 		void *self = lbrctx_shim_current();
-		lbrctx_pmu_switch(self, x->other);
+		lbrctx_kunit_switch(self, x->other);
 		take_snapshot(x->after_switch_out);
-		lbrctx_pmu_switch(x->other, self);
+		lbrctx_kunit_switch(x->other, self);
 		take_snapshot(x->after_switch_in);
 	}
 	lbrctx_shim_irq_restore(flags);
@@ -227,8 +236,8 @@ LBRCTX_KUNIT_CASE(pmu_callstack_holds_the_nested_kernel_chain)
 	take_snapshot(after);
 	KEXPECT(test, x.inside.ctl & lbr::ctl::kEnable);
 	KEXPECT(test, x.inside.ctl & lbr::ctl::kCallStack);
-	KASSERT(test, x.inside.s.nr >= before.s.nr + 3);
-	const lbrctx_branch_rec *r = x.inside.s.rec;
+	KASSERT(test, x.inside.nr >= before.nr + 3);
+	const Snap::Rec *r = x.inside.rec;
 	KEXPECT(test, near(r[0].to, lbrctx_tchain_kc));
 	KEXPECT(test, inside(r[0].from, lbrctx_tchain_kb));
 	KEXPECT(test, near(r[1].to, lbrctx_tchain_kb));
@@ -236,7 +245,7 @@ LBRCTX_KUNIT_CASE(pmu_callstack_holds_the_nested_kernel_chain)
 	KEXPECT(test, near(r[2].to, lbrctx_tchain_ka));
 	KEXPECT(test, lbr::info_type(r[0].info) == lbr::BrType::RelCall);
 	/* The returns popped the chain again. */
-	KEXPECT_EQ(test, after.s.nr, before.s.nr);
+	KEXPECT_EQ(test, after.nr, before.nr);
 }
 
 LBRCTX_KUNIT_CASE(pmu_branches_counts_calls_and_returns_exactly)
@@ -292,14 +301,14 @@ LBRCTX_KUNIT_CASE(pmu_switch_resets_for_a_task_without_data_and_restores)
 		lbrctx_tchain_ka();
 		lbrctx_tchain_set_hook(nullptr, nullptr);
 		auto after = pmu_stats();
-		KEXPECT(test, x.inside.s.nr >= 3);
+		KEXPECT(test, x.inside.nr >= 3);
 		/* The task without data sees a reset unit: none of our branches. */
-		KEXPECT_EQ(test, x.after_switch_out.s.nr, 0);
+		KEXPECT_EQ(test, x.after_switch_out.nr, 0);
 		/* Switching back restores every record. */
-		KASSERT_EQ(test, x.after_switch_in.s.nr, x.inside.s.nr);
-		for (u32 i = 0; i < x.inside.s.nr; i++) {
-			KEXPECT_EQ(test, x.after_switch_in.s.rec[i].from, x.inside.s.rec[i].from);
-			KEXPECT_EQ(test, x.after_switch_in.s.rec[i].to, x.inside.s.rec[i].to);
+		KASSERT_EQ(test, x.after_switch_in.nr, x.inside.nr);
+		for (u32 i = 0; i < x.inside.nr; i++) {
+			KEXPECT_EQ(test, x.after_switch_in.rec[i].from, x.inside.rec[i].from);
+			KEXPECT_EQ(test, x.after_switch_in.rec[i].to, x.inside.rec[i].to);
 		}
 		KEXPECT(test, after.saves - before.saves >= 1);
 		KEXPECT(test, after.restores - before.restores >= 1);
@@ -319,11 +328,7 @@ int nap(void *) noexcept
 
 u32 refs_of(void *task)
 {
-	lbrctx_shim_rcu_read_lock();
-	TaskData *td = lbrctx_store_lookup(task);
-	u32 refs = td ? lbrctx_store_refcount(td) : 0;
-	lbrctx_shim_rcu_read_unlock();
-	return refs;
+	return lbrctx_kunit_task_refs(task);
 }
 } // namespace
 
@@ -376,20 +381,15 @@ LBRCTX_KUNIT_CASE(pmu_per_task_event_that_ran_leaves_data_to_its_task)
 LBRCTX_KUNIT_CASE(pmu_system_wide_event_attaches_every_thread)
 {
 	u64 before = store_objects();
-	lbrctx_store_stats s;
 	{
 		Counter c(lbrctx_kattr{.config = kCs}, 0, nullptr);
 		KASSERT(test, c.ok());
-		lbrctx_store_get_stats(&s);
+		auto s = pmu_stats();
 		KEXPECT_EQ(test, s.global_users, 1);
 		KEXPECT(test, s.global_attached >= 10);
-		lbrctx_shim_rcu_read_lock();
-		TaskData *td = lbrctx_store_lookup(lbrctx_shim_current());
-		bool global = td && lbrctx_store_has_global(td);
-		lbrctx_shim_rcu_read_unlock();
-		KEXPECT(test, global);
+		KEXPECT(test, lbrctx_kunit_task_has_global(lbrctx_shim_current()));
 	}
-	lbrctx_store_get_stats(&s);
+	auto s = pmu_stats();
 	KEXPECT_EQ(test, s.global_users, 0);
 	KEXPECT_EQ(test, s.global_attached, 0);
 	KEXPECT_EQ(test, store_objects(), before);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lbrctx_store: the per-task store of seeds 000-004, one property a case.
- * Each case leaves the store as it found it, and checks so: the live
- * object count returns to its value before the case once the RCU frees ran.
+ * Each case runs on a Store of its own (the class is compiled into this
+ * module, kunit/store_impl.cpp), with its own cache and its own fork and
+ * exit hooks, and shuts it down at the end: shutdown destroys the cache,
+ * which must find zero objects, and SLUB reports any it does find.
  */
 #include <lbrctx/atomic.h>
 #include <lbrctx/store.h>
@@ -15,36 +17,56 @@ using lbrctx::test::park;
 
 namespace {
 
-u64 live_objects()
+/* A Store whose walk can be observed: the tests' extension of walk_done(). */
+class TestStore final : public Store {
+public:
+	constexpr TestStore() = default;
+	void (*after_walk)(void *ctx) noexcept = nullptr;
+	void *after_walk_ctx = nullptr;
+
+protected:
+	void walk_done() override
+	{
+		if (after_walk)
+			after_walk(after_walk_ctx);
+	}
+};
+
+/* Static storage: the store's lockdep classes are members. */
+constinit TestStore g_store;
+
+/* One case's store: initialized for the case, shut down after it. */
+class Fixture : Pinned {
+public:
+	explicit Fixture(struct kunit *t) : m_test(t)
+	{
+		m_init = g_store.init("lbrctx_kunit_task_data").error();
+	}
+	~Fixture()
+	{
+		g_store.after_walk = nullptr;
+		lbrctx_kt_fault_set(g_store.fault().raw(), 0, 1, 1, 0);
+		g_store.shutdown();
+	}
+	bool ready() const { return KEXPECT_EQ(m_test, m_init, 0); }
+	TestStore &store() { return g_store; }
+	/* Objects are freed after a grace period: wait for the callbacks. */
+	u64 live()
+	{
+		k::rcu_barrier();
+		return g_store.stats().objects;
+	}
+
+private:
+	struct kunit *m_test;
+	int m_init;
+};
+
+TaskData *lookup(k::Task task)
 {
-	lbrctx_store_stats s;
-	lbrctx_store_get_stats(&s);
-	return s.objects;
+	k::RcuReadGuard rcu;
+	return g_store.lookup(task);
 }
-
-u64 allocs()
-{
-	lbrctx_store_stats s;
-	lbrctx_store_get_stats(&s);
-	return s.allocs;
-}
-
-/* Objects are freed after a grace period: wait for the callbacks. */
-u64 live_objects_settled()
-{
-	lbrctx_shim_rcu_barrier();
-	return live_objects();
-}
-
-TaskData *lookup(void *task)
-{
-	lbrctx_shim_rcu_read_lock();
-	TaskData *td = lbrctx_store_lookup(task);
-	lbrctx_shim_rcu_read_unlock();
-	return td;
-}
-
-
 
 /* Start @n parked kthreads; returns how many started. */
 int start_parked(void **tasks, int n, const char *name)
@@ -71,24 +93,21 @@ struct Coverage {
 	u32 exiting;
 };
 
-int count_coverage(void *task, void *ctx) noexcept
-{
-	auto *c = static_cast<Coverage *>(ctx);
-	c->threads++;
-	TaskData *td = lbrctx_store_lookup(task); /* under the walk's RCU */
-	if (!td || !lbrctx_store_has_global(td)) {
-		if (lbrctx_shim_task_exiting(task))
-			c->exiting++;
-		else
-			c->missing++;
-	}
-	return 0;
-}
-
 Coverage coverage()
 {
 	Coverage c{};
-	(void)lbrctx_shim_for_each_thread(count_coverage, &c);
+	auto count = [&](k::Task t) {
+		c.threads++;
+		TaskData *td = g_store.lookup(t); /* under the walk's RCU */
+		if (!td || !td->has_global()) {
+			if (t.exiting())
+				c.exiting++;
+			else
+				c.missing++;
+		}
+		return false;
+	};
+	k::Task::for_each_thread(count);
 	return c;
 }
 
@@ -100,59 +119,71 @@ constinit void *g_tasks[kManyThreads];
 
 LBRCTX_KUNIT_CASE(store_object_is_one_aligned_zeroed_cache_object)
 {
-	u64 base = live_objects_settled();
-	void *self = lbrctx_shim_current();
-	u64 a0 = allocs();
-	TaskData *td = nullptr;
-	KASSERT_EQ(test, lbrctx_store_attach(self, &td), 0);
-	KEXPECT_EQ(test, allocs() - a0, 1); /* exactly one allocation per task */
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	k::Task self = k::Task::current();
+	auto r = f.store().attach(self);
+	KASSERT(test, !r.is_error());
+	TaskRef ref = r.release_value();
+	TaskData *td = ref.get();
+	KEXPECT_EQ(test, f.store().stats().allocs, 1); /* exactly one allocation per task */
 	KEXPECT_EQ(test, reinterpret_cast<uintptr_t>(td) % 64, 0);
 	KEXPECT_EQ(test, reinterpret_cast<uintptr_t>(&td->lbr) % 64, 0);
 	KEXPECT(test, all_zero(&td->lbr, sizeof(td->lbr)));
-	KEXPECT_EQ(test, sizeof(TaskData), round_up<size_t>(store::kHeaderSize + sizeof(xsave::LbrArea), 64));
-	lbrctx_store_stats s;
-	lbrctx_store_get_stats(&s);
-	KEXPECT_EQ(test, s.object_size, sizeof(TaskData));
-	KEXPECT(test, td->task == self);
+	KEXPECT_EQ(test, sizeof(TaskData), round_up<size_t>(kTaskHeaderSize + sizeof(xsave::LbrArea), 64));
+	KEXPECT_EQ(test, f.store().stats().object_size, sizeof(TaskData));
+	KEXPECT(test, td->task() == self);
 	/* A second attach of the same task allocates nothing. */
-	TaskData *again = nullptr;
-	KEXPECT_EQ(test, lbrctx_store_attach(self, &again), 0);
-	KEXPECT(test, again == td);
-	KEXPECT_EQ(test, allocs() - a0, 1);
-	KEXPECT_EQ(test, lbrctx_store_detach(self), 0);
-	KEXPECT_EQ(test, lbrctx_store_detach(self), 0);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	auto again = f.store().attach(self);
+	KASSERT(test, !again.is_error());
+	KEXPECT(test, again.value().get() == td);
+	KEXPECT_EQ(test, f.store().stats().allocs, 1);
 }
 
-LBRCTX_KUNIT_CASE(store_attach_and_detach_move_the_refcount_exactly)
+LBRCTX_KUNIT_CASE(store_references_move_the_refcount_exactly)
 {
-	u64 base = live_objects_settled();
-	void *self = lbrctx_shim_current();
-	TaskData *td = nullptr;
-	for (u32 i = 1; i <= 3; i++) {
-		KASSERT_EQ(test, lbrctx_store_attach(self, &td), 0);
-		KEXPECT_EQ(test, lbrctx_store_refcount(td), i);
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	k::Task self = k::Task::current();
+	TaskRef refs[3];
+	for (u32 i = 0; i < 3; i++) {
+		auto r = f.store().attach(self);
+		KASSERT(test, !r.is_error());
+		refs[i] = r.release_value();
+		KEXPECT_EQ(test, refs[i]->refs.read(), i + 1);
 	}
-	for (u32 i = 3; i > 1; i--) {
-		KEXPECT_EQ(test, lbrctx_store_detach(self), 0);
-		KEXPECT_EQ(test, lbrctx_store_refcount(td), i - 1);
-	}
-	KEXPECT_EQ(test, lbrctx_store_detach(self), 0);
+	TaskData *td = refs[0].get();
+	/* Moving a reference does not touch the count; resetting puts it once. */
+	TaskRef moved = move(refs[2]);
+	KEXPECT(test, !refs[2]);
+	KEXPECT_EQ(test, td->refs.read(), 3);
+	moved.reset();
+	moved.reset();
+	KEXPECT_EQ(test, td->refs.read(), 2);
+	refs[1].reset();
+	KEXPECT_EQ(test, td->refs.read(), 1);
+	KEXPECT(test, lookup(self) == td);
+	refs[0].reset();
 	KEXPECT(test, lookup(self) == nullptr); /* unhashed on the last put */
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
-LBRCTX_KUNIT_CASE(store_detach_beyond_the_last_reference_is_refused)
+LBRCTX_KUNIT_CASE(store_last_put_unhashes_and_frees_after_a_grace_period)
 {
-	u64 base = live_objects_settled();
-	void *self = lbrctx_shim_current();
-	TaskData *td = nullptr;
-	KASSERT_EQ(test, lbrctx_store_attach(self, &td), 0);
-	KEXPECT_EQ(test, lbrctx_store_detach(self), 0);
-	/* No reference left: refused with -ENOENT, and no refcount_t warning. */
-	KEXPECT_EQ(test, lbrctx_store_detach(self), -LBRCTX_K_ENOENT);
-	KEXPECT_EQ(test, lbrctx_store_detach(self), -LBRCTX_K_ENOENT);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_tgt");
+	KASSERT(test, target);
+	{
+		auto r = f.store().attach(k::Task(target));
+		KASSERT(test, !r.is_error());
+		KEXPECT(test, lookup(k::Task(target)) == r.value().get());
+		KEXPECT_EQ(test, f.live(), 1);
+	}
+	/* The Result's reference was put on scope exit: gone from the table at once. */
+	KEXPECT(test, lookup(k::Task(target)) == nullptr);
+	KEXPECT_EQ(test, f.live(), 0);
+	lbrctx_kt_stop(target);
 }
 
 namespace {
@@ -161,20 +192,24 @@ struct RaceCtx {
 	void *target;
 	Atomic<int> go{0};
 	Atomic<int> done{0};
+	Atomic<int> next{0};
+	/* Each attacher's reference, handed to the test (statics hold no RefPtr: no destructors). */
 	TaskData *got[8];
 	int ret[8];
-	Atomic<int> next{0};
 };
+constinit RaceCtx g_race{};
 
-int race_attach(void *arg) noexcept
+int race_attach(void *) noexcept
 {
-	auto *c = static_cast<RaceCtx *>(arg);
-	int me = c->next.add(1) - 1;
+	RaceCtx &c = g_race;
+	int me = c.next.add(1) - 1;
 	/* Yield while waiting: without preemption a spinner starves the starter. */
-	while (!c->go.load())
+	while (!c.go.load())
 		lbrctx_kt_yield();
-	c->ret[me] = lbrctx_store_attach(c->target, &c->got[me]);
-	c->done.add(1);
+	auto r = g_store.attach(k::Task(c.target));
+	c.ret[me] = r.error();
+	c.got[me] = r.is_error() ? nullptr : r.release_value().leak();
+	c.done.add(1);
 	lbrctx_kt_wait_for_stop();
 	return 0;
 }
@@ -184,18 +219,18 @@ int race_attach(void *arg) noexcept
 LBRCTX_KUNIT_CASE(store_concurrent_attachers_get_one_object_with_n_references)
 {
 	constexpr int kN = 8;
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
 	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_tgt");
 	KASSERT(test, target);
-	static RaceCtx c;
+	RaceCtx &c = g_race;
 	c.target = target;
 	c.go.store(0);
 	c.done.store(0);
 	c.next.store(0);
-	u64 a0 = allocs();
 	void *threads[kN] = {};
 	for (auto &t : threads)
-		t = lbrctx_kt_start(race_attach, &c, "lbrctx_race");
+		t = lbrctx_kt_start(race_attach, nullptr, "lbrctx_race");
 	c.go.store(1);
 	for (int spins = 0; c.done.load() < kN && spins < 5000; spins++)
 		lbrctx_kt_msleep(1);
@@ -205,37 +240,39 @@ LBRCTX_KUNIT_CASE(store_concurrent_attachers_get_one_object_with_n_references)
 		KEXPECT(test, c.got[i] == c.got[0]);
 	}
 	/* Racing attachers may both allocate; the loser frees its copy. */
-	KEXPECT(test, allocs() - a0 >= 1);
-	KEXPECT_EQ(test, live_objects_settled(), base + 1);
-	KEXPECT_EQ(test, lbrctx_store_refcount(c.got[0]), kN);
-	for (int i = 0; i < kN; i++)
-		KEXPECT_EQ(test, lbrctx_store_detach(target), 0);
+	KEXPECT(test, f.store().stats().allocs >= 1);
+	KEXPECT_EQ(test, f.live(), 1);
+	if (c.got[0])
+		KEXPECT_EQ(test, c.got[0]->refs.read(), kN);
+	for (auto &td : c.got)
+		if (td)
+			TaskRef::adopt(exchange(td, nullptr)).reset(); /* the attachers' references */
 	stop_all(threads, kN);
 	lbrctx_kt_stop(target);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
 LBRCTX_KUNIT_CASE(store_global_attach_covers_1000_threads)
 {
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
 	int n = start_parked(g_tasks, kManyThreads, "lbrctx_many");
 	KEXPECT_EQ(test, n, kManyThreads);
-	KASSERT_EQ(test, lbrctx_store_attach_global(), 0);
+	KASSERT(test, !f.store().attach_global().is_error());
 	Coverage c = coverage();
 	KEXPECT(test, c.threads >= kManyThreads);
 	KEXPECT_EQ(test, c.missing, 0);
 	for (int i = 0; i < n; i++) {
-		TaskData *td = lookup(g_tasks[i]);
-		KEXPECT(test, td && lbrctx_store_has_global(td));
+		TaskData *td = lookup(k::Task(g_tasks[i]));
+		KEXPECT(test, td && td->has_global());
 	}
-	lbrctx_store_stats s;
-	lbrctx_store_get_stats(&s);
+	Store::Stats s = f.store().stats();
 	KEXPECT_EQ(test, s.global_users, 1);
 	KEXPECT_EQ(test, s.global_attached + c.exiting, c.threads);
-	KEXPECT_EQ(test, lbrctx_store_detach_global(), 0);
-	KEXPECT_EQ(test, lbrctx_store_detach_global(), -LBRCTX_K_EINVAL);
+	KEXPECT_EQ(test, f.store().detach_global().error(), 0);
+	KEXPECT_EQ(test, f.store().detach_global().error(), -LBRCTX_K_EINVAL);
 	stop_all(g_tasks, n);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
 namespace {
@@ -245,17 +282,18 @@ struct Spawner {
 	Atomic<int> count{0};
 	void *tasks[200];
 };
+constinit Spawner g_spawner{};
 
 /* Forks kthreads for as long as it is told to, up to 200. */
-int spawn_loop(void *arg) noexcept
+int spawn_loop(void *) noexcept
 {
-	auto *sp = static_cast<Spawner *>(arg);
-	while (!sp->stop.load() && sp->count.load() < 200) {
+	Spawner &sp = g_spawner;
+	while (!sp.stop.load() && sp.count.load() < 200) {
 		void *t = lbrctx_kt_start(park, nullptr, "lbrctx_fork");
 		if (!t)
 			break;
-		sp->tasks[sp->count.load()] = t;
-		sp->count.add(1);
+		sp.tasks[sp.count.load()] = t;
+		sp.count.add(1);
 	}
 	lbrctx_kt_wait_for_stop();
 	return 0;
@@ -265,30 +303,30 @@ int spawn_loop(void *arg) noexcept
 
 LBRCTX_KUNIT_CASE(store_global_attach_covers_threads_forked_during_the_walk)
 {
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
 	int n = start_parked(g_tasks, 300, "lbrctx_many");
-	static Spawner sp;
+	Spawner &sp = g_spawner;
 	sp.stop.store(0);
 	sp.count.store(0);
-	void *spawner = lbrctx_kt_start(spawn_loop, &sp, "lbrctx_spawner");
+	void *spawner = lbrctx_kt_start(spawn_loop, nullptr, "lbrctx_spawner");
 	KASSERT(test, spawner);
-	KEXPECT_EQ(test, lbrctx_store_attach_global(), 0);
+	KEXPECT_EQ(test, f.store().attach_global().error(), 0);
 	/* Let the spawner fork more after the walk, then stop it. */
 	lbrctx_kt_msleep(20);
 	sp.stop.store(1);
 	lbrctx_kt_stop(spawner);
 	int forked = sp.count.load();
 	KEXPECT(test, forked > 0);
-	Coverage c = coverage();
-	KEXPECT_EQ(test, c.missing, 0);
+	KEXPECT_EQ(test, coverage().missing, 0);
 	for (int i = 0; i < forked; i++) {
-		TaskData *td = lookup(sp.tasks[i]);
-		KEXPECT(test, td && lbrctx_store_has_global(td));
+		TaskData *td = lookup(k::Task(sp.tasks[i]));
+		KEXPECT(test, td && td->has_global());
 	}
-	KEXPECT_EQ(test, lbrctx_store_detach_global(), 0);
+	KEXPECT_EQ(test, f.store().detach_global().error(), 0);
 	stop_all(sp.tasks, forked);
 	stop_all(g_tasks, n);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
 namespace {
@@ -305,7 +343,8 @@ int short_lived(void *arg) noexcept
 LBRCTX_KUNIT_CASE(store_threads_exiting_during_the_walk_leak_nothing)
 {
 	constexpr int kN = 300;
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
 	int n = 0;
 	for (; n < kN; n++) {
 		g_tasks[n] = lbrctx_kt_start(short_lived, reinterpret_cast<void *>(uintptr_t(n % 7)),
@@ -313,107 +352,111 @@ LBRCTX_KUNIT_CASE(store_threads_exiting_during_the_walk_leak_nothing)
 		if (!g_tasks[n])
 			break;
 	}
-	KEXPECT_EQ(test, lbrctx_store_attach_global(), 0);
+	KEXPECT_EQ(test, f.store().attach_global().error(), 0);
 	stop_all(g_tasks, n); /* reaps those that exited, stops none that run */
 	KEXPECT_EQ(test, coverage().missing, 0);
-	KEXPECT_EQ(test, lbrctx_store_detach_global(), 0);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.store().detach_global().error(), 0);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
 namespace {
 
-struct DetachCtx {
-	void *target;
+struct PutCtx {
+	TaskData *ref; /* a reference, put by the putter */
 	Atomic<int> go{0};
 	Atomic<int> done{0};
-	int ret;
 };
+constinit PutCtx g_put{};
 
-int detach_target(void *arg) noexcept
+int put_when_told(void *) noexcept
 {
-	auto *c = static_cast<DetachCtx *>(arg);
-	while (!c->go.load() && !lbrctx_kt_should_stop())
+	PutCtx &c = g_put;
+	while (!c.go.load() && !lbrctx_kt_should_stop())
 		lbrctx_kt_msleep(1);
-	c->ret = lbrctx_store_detach(c->target);
-	c->done.store(1);
+	if (c.ref)
+		TaskRef::adopt(exchange(c.ref, nullptr)).reset();
+	c.done.store(1);
 	lbrctx_kt_wait_for_stop();
 	return 0;
 }
 
 } // namespace
 
-LBRCTX_KUNIT_CASE(store_rcu_reader_keeps_valid_memory_across_a_concurrent_detach)
+LBRCTX_KUNIT_CASE(store_rcu_reader_keeps_valid_memory_across_a_concurrent_put)
 {
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
 	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_tgt");
 	KASSERT(test, target);
-	TaskData *td = nullptr;
-	KASSERT_EQ(test, lbrctx_store_attach(target, &td), 0);
+	PutCtx &c = g_put;
+	auto r = f.store().attach(k::Task(target));
+	KASSERT(test, !r.is_error());
+	TaskData *td = r.release_value().leak(); /* the putter's to put */
+	c.ref = td;
 	td->lbr.lbr.lbr_depth = 32;
-
-	static DetachCtx c;
-	c.target = target;
 	c.go.store(0);
 	c.done.store(0);
-	c.ret = 1;
 	void *seen_task = nullptr;
 	u64 seen_depth = 0;
-	bool detached_while_reading = false;
+	bool put_while_reading;
 	/* Started before the read section: creating a kthread sleeps. */
-	void *detacher = lbrctx_kt_start(detach_target, &c, "lbrctx_detach");
-	lbrctx_shim_rcu_read_lock();
-	TaskData *reader = lbrctx_store_lookup(target);
-	/* The last reference goes on another CPU while we read. */
-	c.go.store(1);
-	/* No yielding inside the read section: spin for at most 2 s. */
-	u64 deadline = lbrctx_shim_ktime_ns() + 2000000000ULL;
-	while (detacher && !c.done.load() && lbrctx_shim_ktime_ns() < deadline)
-		lbrctx_kt_cpu_relax();
-	detached_while_reading = c.done.load();
-	if (reader) {
-		/* KASAN reports here if the object was freed under the reader. */
-		seen_task = __atomic_load_n(&reader->task, __ATOMIC_RELAXED);
-		seen_depth = __atomic_load_n(&reader->lbr.lbr.lbr_depth, __ATOMIC_RELAXED);
+	void *putter = lbrctx_kt_start(put_when_told, nullptr, "lbrctx_put");
+	TaskData *reader;
+	{
+		k::RcuReadGuard rcu;
+		reader = f.store().lookup(k::Task(target));
+		/* The last reference goes on another CPU while we read. */
+		c.go.store(1);
+		/* No yielding inside the read section: spin for at most 2 s. */
+		u64 deadline = lbrctx_shim_ktime_ns() + 2000000000ULL;
+		while (putter && !c.done.load() && lbrctx_shim_ktime_ns() < deadline)
+			lbrctx_kt_cpu_relax();
+		put_while_reading = c.done.load();
+		if (reader) {
+			/* KASAN reports here if the object was freed under the reader. */
+			seen_task = const_cast<void *>(__atomic_load_n(&reader->node.key, __ATOMIC_RELAXED));
+			seen_depth = __atomic_load_n(&reader->lbr.lbr.lbr_depth, __ATOMIC_RELAXED);
+		}
 	}
-	lbrctx_shim_rcu_read_unlock();
-
 	KEXPECT(test, reader == td);
-	KEXPECT(test, detacher != nullptr);
-	KEXPECT(test, detached_while_reading);
-	KEXPECT_EQ(test, c.ret, 0);
+	KEXPECT(test, putter != nullptr);
+	KEXPECT(test, put_while_reading);
 	KEXPECT(test, seen_task == target);
 	KEXPECT_EQ(test, seen_depth, 32);
-	KEXPECT(test, lookup(target) == nullptr);
-	if (detacher)
-		lbrctx_kt_stop(detacher);
+	KEXPECT(test, lookup(k::Task(target)) == nullptr);
+	if (putter)
+		lbrctx_kt_stop(putter);
+	if (c.ref)
+		TaskRef::adopt(exchange(c.ref, nullptr)).reset(); /* the putter never ran */
 	lbrctx_kt_stop(target);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
 LBRCTX_KUNIT_CASE(store_exiting_task_frees_its_object_once_references_drop)
 {
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
 	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_exit");
 	KASSERT(test, target);
-	TaskData *td = nullptr;
-	KASSERT_EQ(test, lbrctx_store_attach(target, &td), 0);
+	auto r = f.store().attach(k::Task(target));
+	KASSERT(test, !r.is_error());
+	TaskRef ref = r.release_value();
 	/*
 	 * The task exits while attached. lbrctx_kt_stop() keeps its
 	 * task_struct pinned until after the checks, so no new task can reuse
 	 * the address as a key.
 	 */
-	lbrctx_shim_get_task(target);
+	k::Task(target).pin();
 	lbrctx_kt_stop(target);
 	/* The exit probe unhashed it; our reference keeps it alive. */
-	KEXPECT(test, lookup(target) == nullptr);
-	KEXPECT_EQ(test, lbrctx_store_refcount(td), 1);
-	KEXPECT_EQ(test, live_objects_settled(), base + 1);
-	KEXPECT_EQ(test, lbrctx_store_detach(target), -LBRCTX_K_ENOENT);
-	lbrctx_store_put(td);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT(test, lookup(k::Task(target)) == nullptr);
+	KEXPECT_EQ(test, ref->refs.read(), 1);
+	KEXPECT_EQ(test, f.live(), 1);
+	ref.reset();
+	KEXPECT_EQ(test, f.live(), 0);
 	/* Attaching a dead task is refused. */
-	KEXPECT_EQ(test, lbrctx_store_attach(target, &td), -LBRCTX_K_ESRCH);
-	lbrctx_shim_put_task(target);
+	KEXPECT_EQ(test, f.store().attach(k::Task(target)).error(), -LBRCTX_K_ESRCH);
+	k::Task(target).unpin();
 }
 
 namespace {
@@ -423,12 +466,13 @@ struct Reaper {
 	int n;
 	Atomic<int> done{0};
 };
+constinit Reaper g_reaper{};
 
-int reap_all(void *arg) noexcept
+int reap_all(void *) noexcept
 {
-	auto *r = static_cast<Reaper *>(arg);
-	stop_all(r->tasks, r->n);
-	r->done.store(1);
+	Reaper &r = g_reaper;
+	stop_all(r.tasks, r.n);
+	r.done.store(1);
 	lbrctx_kt_wait_for_stop();
 	return 0;
 }
@@ -437,17 +481,18 @@ int reap_all(void *arg) noexcept
 
 LBRCTX_KUNIT_CASE(store_exit_racing_a_global_detach_does_not_underflow)
 {
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
 	for (int round = 0; round < 10; round++) {
 		int n = start_parked(g_tasks, 50, "lbrctx_race");
-		KASSERT_EQ(test, lbrctx_store_attach_global(), 0);
-		static Reaper r;
+		KASSERT_EQ(test, f.store().attach_global().error(), 0);
+		Reaper &r = g_reaper;
 		r.tasks = g_tasks;
 		r.n = n;
 		r.done.store(0);
 		/* The threads exit (dropping global references) while we detach. */
-		void *reaper = lbrctx_kt_start(reap_all, &r, "lbrctx_reaper");
-		KEXPECT_EQ(test, lbrctx_store_detach_global(), 0);
+		void *reaper = lbrctx_kt_start(reap_all, nullptr, "lbrctx_reaper");
+		KEXPECT_EQ(test, f.store().detach_global().error(), 0);
 		for (int i = 0; reaper && i < 5000 && !r.done.load(); i++)
 			lbrctx_kt_msleep(1);
 		/*
@@ -460,61 +505,60 @@ LBRCTX_KUNIT_CASE(store_exit_racing_a_global_detach_does_not_underflow)
 			stop_all(g_tasks, n);
 	}
 	/* An underflow would have been a refcount_t WARN on the console. */
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
 namespace {
 
-struct HookCtx {
-	void *child;
-};
-
 /* Runs right after the walk: a thread the walk cannot have seen. */
-void fork_after_walk(void *arg)
+void fork_after_walk(void *ctx) noexcept
 {
-	static_cast<HookCtx *>(arg)->child = lbrctx_kt_start(park, nullptr, "lbrctx_late");
+	*static_cast<void **>(ctx) = lbrctx_kt_start(park, nullptr, "lbrctx_late");
 }
 
 } // namespace
 
 LBRCTX_KUNIT_CASE(store_child_linked_after_the_walk_is_not_missed)
 {
-	u64 base = live_objects_settled();
-	static HookCtx h;
-	h.child = nullptr;
-	lbrctx_store_test_set_walk_hook(fork_after_walk, &h);
-	int ret = lbrctx_store_attach_global();
-	lbrctx_store_test_set_walk_hook(nullptr, nullptr);
-	KASSERT_EQ(test, ret, 0);
-	KASSERT(test, h.child);
-	TaskData *td = lookup(h.child);
-	KEXPECT(test, td && lbrctx_store_has_global(td));
-	KEXPECT_EQ(test, lbrctx_store_detach_global(), 0);
-	lbrctx_kt_stop(h.child);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	static void *child;
+	child = nullptr;
+	f.store().after_walk = fork_after_walk;
+	f.store().after_walk_ctx = &child;
+	KASSERT_EQ(test, f.store().attach_global().error(), 0);
+	KASSERT(test, child);
+	TaskData *td = lookup(k::Task(child));
+	KEXPECT(test, td && td->has_global());
+	KEXPECT_EQ(test, f.store().detach_global().error(), 0);
+	lbrctx_kt_stop(child);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
 namespace {
 
 struct SetuidCtx {
-	TaskData *td;
+	TaskData *ref; /* the kthread's own reference */
 	int attach_ret;
 	int cred_ret;
 	u32 uid;
 	Atomic<int> ready{0};
 };
+constinit SetuidCtx g_setuid{};
 
 /* Attach to itself, then change credentials the way a setuid exec does. */
-int attach_then_setuid(void *arg) noexcept
+int attach_then_setuid(void *) noexcept
 {
-	auto *c = static_cast<SetuidCtx *>(arg);
-	c->attach_ret = lbrctx_store_attach(lbrctx_shim_current(), &c->td);
-	c->cred_ret = lbrctx_kt_become_uid(1000);
-	c->uid = lbrctx_kt_current_uid();
-	c->ready.store(1);
+	SetuidCtx &c = g_setuid;
+	auto r = g_store.attach(k::Task::current());
+	c.attach_ret = r.error();
+	c.ref = r.is_error() ? nullptr : r.release_value().leak();
+	c.cred_ret = lbrctx_kt_become_uid(1000);
+	c.uid = lbrctx_kt_current_uid();
+	c.ready.store(1);
 	lbrctx_kt_wait_for_stop();
-	if (c->attach_ret == 0)
-		lbrctx_store_put(c->td);
+	if (c.ref)
+		TaskRef::adopt(exchange(c.ref, nullptr)).reset();
 	return 0;
 }
 
@@ -522,70 +566,103 @@ int attach_then_setuid(void *arg) noexcept
 
 LBRCTX_KUNIT_CASE(store_setuid_credential_change_keeps_the_data_of_a_live_task)
 {
-	u64 base = live_objects_settled();
-	static SetuidCtx c;
-	c.td = nullptr;
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	SetuidCtx &c = g_setuid;
 	c.attach_ret = c.cred_ret = -1;
 	c.uid = 0;
 	c.ready.store(0);
-	void *t = lbrctx_kt_start(attach_then_setuid, &c, "lbrctx_setuid");
+	void *t = lbrctx_kt_start(attach_then_setuid, nullptr, "lbrctx_setuid");
 	KASSERT(test, t);
 	for (int i = 0; i < 5000 && !c.ready.load(); i++)
 		lbrctx_kt_msleep(1);
 	KEXPECT_EQ(test, c.attach_ret, 0);
 	KEXPECT_EQ(test, c.cred_ret, 0);
 	KEXPECT_EQ(test, c.uid, 1000);
-	TaskData *td = lookup(t);
-	KEXPECT(test, td != nullptr && td == c.td);
+	TaskData *td = lookup(k::Task(t));
+	KEXPECT(test, td != nullptr && td == c.ref);
 	if (td)
-		KEXPECT_EQ(test, lbrctx_store_refcount(td), 1);
+		KEXPECT_EQ(test, td->refs.read(), 1);
 	lbrctx_kt_stop(t);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }
 
-LBRCTX_KUNIT_CASE(store_init_failure_after_attach_leaks_nothing)
+LBRCTX_KUNIT_CASE(store_task_owned_reference_is_dropped_at_exit)
 {
-	u64 base = live_objects_settled();
-	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_tgt");
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_owner");
 	KASSERT(test, target);
-	/* event_init attaches, then fails later: its error path puts. */
-	TaskData *td = nullptr;
-	KASSERT_EQ(test, lbrctx_store_attach(target, &td), 0);
-	lbrctx_store_put(td);
-	KEXPECT(test, lookup(target) == nullptr);
+	k::Task t(target);
+	for (int i = 0; i < 2; i++) {
+		auto r = f.store().attach(t);
+		KASSERT(test, !r.is_error());
+		/* The first becomes the task's own; the second is dropped: one either way. */
+		f.store().give_to_task(r.release_value());
+		KEXPECT_EQ(test, lookup(t)->refs.read(), 1);
+	}
+	KEXPECT_EQ(test, f.live(), 1);
 	lbrctx_kt_stop(target);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT(test, lookup(t) == nullptr);
+	KEXPECT_EQ(test, f.live(), 0);
+}
+
+LBRCTX_KUNIT_CASE(store_shutdown_takes_back_what_tasks_still_own)
+{
+	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_owner");
+	KASSERT(test, target);
+	{
+		Fixture f(test);
+		KASSERT(test, f.ready());
+		auto r = f.store().attach(k::Task(target));
+		KASSERT(test, !r.is_error());
+		f.store().give_to_task(r.release_value());
+		KEXPECT_EQ(test, f.live(), 1);
+		/* The fixture's shutdown drops the task's reference and destroys the cache. */
+	}
+	KEXPECT_EQ(test, g_store.stats().objects, 0);
+	KEXPECT_EQ(test, g_store.init("lbrctx_kunit_task_data").error(), 0);
+	g_store.shutdown();
+	lbrctx_kt_stop(target);
 }
 
 LBRCTX_KUNIT_CASE(store_attach_error_paths_leak_no_reference)
 {
-	u64 base = live_objects_settled();
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	if (!lbrctx_kt_fault_injection()) {
+		lbrctx_kunit_info(test, "no CONFIG_FAULT_INJECTION: allocation failures not injected");
+		return;
+	}
 	void *a = lbrctx_kt_start(park, nullptr, "lbrctx_a");
 	void *b = lbrctx_kt_start(park, nullptr, "lbrctx_b");
 	KASSERT(test, a && b);
-	TaskData *ta = nullptr, *tb = nullptr;
-	KASSERT_EQ(test, lbrctx_store_attach(a, &ta), 0);
+	auto ra = f.store().attach(k::Task(a));
+	KASSERT(test, !ra.is_error());
+	TaskRef ta = ra.release_value();
+	void *attr = f.store().fault().raw();
 
 	/* A failed allocation: -ENOMEM, no object, no reference taken. */
-	lbrctx_store_test_fail_allocs(0, 1);
-	KEXPECT_EQ(test, lbrctx_store_attach(b, &tb), -LBRCTX_K_ENOMEM);
-	KEXPECT(test, lookup(b) == nullptr);
-	KEXPECT_EQ(test, lbrctx_store_refcount(ta), 1);
-	KEXPECT_EQ(test, live_objects(), base + 1);
+	lbrctx_kt_fault_set(attr, 100, 1, 1, 0);
+	KEXPECT_EQ(test, f.store().attach(k::Task(b)).error(), -LBRCTX_K_ENOMEM);
+	KEXPECT(test, lookup(k::Task(b)) == nullptr);
+	KEXPECT_EQ(test, ta->refs.read(), 1);
+	KEXPECT_EQ(test, f.live(), 1);
 
-	/* A global attach whose allocations fail midway rolls back whole. */
-	lbrctx_store_test_fail_allocs(5, 1000000);
-	KEXPECT_EQ(test, lbrctx_store_attach_global(), -LBRCTX_K_ENOMEM);
-	lbrctx_store_test_fail_allocs(0, 0);
-	lbrctx_store_stats s;
-	lbrctx_store_get_stats(&s);
+	/* A global attach whose allocations fail after five rolls back whole. */
+	lbrctx_kt_fault_set(attr, 100, 1, -1, 5 * sizeof(TaskData) + 1);
+	KEXPECT_EQ(test, f.store().attach_global().error(), -LBRCTX_K_ENOMEM);
+	lbrctx_kt_fault_set(attr, 0, 1, 1, 0);
+	Store::Stats s = f.store().stats();
 	KEXPECT_EQ(test, s.global_users, 0);
 	KEXPECT_EQ(test, s.global_attached, 0);
-	KEXPECT_EQ(test, lbrctx_store_refcount(ta), 1);
-	KEXPECT(test, !lbrctx_store_has_global(ta));
-	KEXPECT_EQ(test, live_objects_settled(), base + 1);
-	KEXPECT_EQ(test, lbrctx_store_detach(a), 0);
+	KEXPECT(test, s.alloc_failures >= 2);
+	KEXPECT(test, s.allocs >= 6); /* the five that succeeded were taken back */
+	KEXPECT_EQ(test, ta->refs.read(), 1);
+	KEXPECT(test, !ta->has_global());
+	KEXPECT_EQ(test, f.live(), 1);
+	ta.reset();
 	lbrctx_kt_stop(a);
 	lbrctx_kt_stop(b);
-	KEXPECT_EQ(test, live_objects_settled(), base);
+	KEXPECT_EQ(test, f.live(), 0);
 }

@@ -1,84 +1,160 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module core: load and unload of the per-task store, the branch source,
- * the scheduler probes and the PMU. The order of exit is fixed by the design
- * card: unregister the PMU and probes, tracepoint_synchronize_unregister(),
- * rcu_barrier(), then destroy the caches.
+ * Module core: load and unload of the per-task store, the branch source
+ * and the PMU, and the debugfs files that show their live state. The order
+ * of exit is fixed by the design card: unregister the PMU and probes,
+ * tracepoint_synchronize_unregister(), rcu_barrier(), then destroy the
+ * caches.
  */
-#include <lbrctx/pmu.h>
+#include <lbrctx/core.h>
 
 namespace lbrctx {
 namespace {
 
-struct ModuleState {
-	bool xsave;
-	bool probes;
-	bool source;
-	bool pmu;
+/* /sys/kernel/debug/lbrctx/<file>: the id each file's callbacks get. */
+enum DebugFile : u32 {
+	kStoreFile,
+	kPmuFile,
+	kProbesFile,
+};
+
+struct Module {
+	Store store;
+	void *debugfs;
+	bool store_ready;
+	bool source_ready;
+	bool pmu_ready;
 };
 
 /* constinit: module loaders do not run constructors. */
-constinit ModuleState g_state{};
+constinit Module g_module{};
+
+/*
+ * The default probes: the test chain's functions and the VFS entry points.
+ * The kretprobe source takes exact names only.
+ */
+const char *default_probes()
+{
+	if (lbrctx_shim_source_kind() == LBRCTX_SOURCE_KRETPROBE)
+		return "vfs_read,vfs_write,lbrctx_tchain_f1,lbrctx_tchain_f2,lbrctx_tchain_f3";
+	return "vfs_read,vfs_write,lbrctx_tchain_*";
+}
 
 void teardown()
 {
-	lbrctx_shim_debugfs_exit();
-	if (g_state.pmu)
-		pmu::exit();
-	if (g_state.source)
-		source::exit();
-	if (g_state.probes) {
-		lbrctx_shim_probes_unregister();
-		g_state.probes = false;
-	}
+	Module &m = g_module;
+	lbrctx_shim_debugfs_remove(m.debugfs);
+	m.debugfs = nullptr;
+	if (m.pmu_ready)
+		pmu::the_pmu().unregister();
+	if (m.source_ready)
+		the_source().exit();
 	/* No probe runs past this point; then RCU frees, then the caches. */
-	lbrctx_shim_tracepoint_synchronize_unregister();
-	store::shutdown(); /* rcu_barrier(), then the store's cache */
-	if (g_state.pmu)
-		pmu::destroy_caches();
-	g_state = {};
+	lbrctx_shim_tracepoint_synchronize();
+	if (m.store_ready)
+		m.store.shutdown(); /* rcu_barrier(), then the store's cache */
+	if (m.pmu_ready)
+		pmu::the_pmu().destroy();
+	m.store_ready = m.source_ready = m.pmu_ready = false;
 }
 
 Result<void> init()
 {
-	g_state.xsave = lbrctx_shim_cpu_has_xsave();
-	if (auto r = store::init(); r.is_error()) {
+	Module &m = g_module;
+	if (auto r = m.store.init("lbrctx_task_data"); r.is_error()) {
 		lbrctx_err("cannot create the task data store: %d\n", r.error());
 		return r;
 	}
-	if (auto r = source::init(); r.is_error()) {
-		store::shutdown();
-		return r;
-	}
-	g_state.source = true;
-	if (int ret = lbrctx_shim_probes_register()) {
-		teardown();
-		return Error{ret};
-	}
-	g_state.probes = true;
-	if (auto r = pmu::init(); r.is_error()) {
+	m.store_ready = true;
+	const char *spec = lbrctx_param_probes();
+	if (auto r = the_source().init(spec ? spec : default_probes()); r.is_error()) {
 		teardown();
 		return r;
 	}
-	g_state.pmu = true;
-	lbrctx_shim_debugfs_init();
-	lbrctx_info("loaded (xsave %s, task data %u bytes)\n", g_state.xsave ? "yes" : "no",
-		    static_cast<u32>(sizeof(TaskData)));
+	m.source_ready = true;
+	if (auto r = pmu::the_pmu().init(m.store, the_source()); r.is_error()) {
+		teardown();
+		return r;
+	}
+	m.pmu_ready = true;
+	m.debugfs = lbrctx_shim_debugfs_dir("lbrctx", nullptr);
+	lbrctx_shim_debugfs_file("store", m.debugfs, false, kStoreFile);
+	lbrctx_shim_debugfs_file("pmu", m.debugfs, false, kPmuFile);
+	lbrctx_shim_debugfs_file("probes", m.debugfs, true, kProbesFile);
+	m.store.fault().expose("fail_task_data", m.debugfs);
+	lbrctx_info("loaded (xsave %s, task data %u bytes)\n",
+		    lbrctx_shim_cpu_has_xsave() ? "yes" : "no", static_cast<u32>(sizeof(TaskData)));
 	return {};
 }
 
+void show_store(void *seq)
+{
+	Store::Stats s = g_module.store.stats();
+	lbrctx_shim_seq_printf(seq,
+			       "objects %llu\nattaches %llu\ndetaches %llu\nglobal_users %llu\n"
+			       "global_attached %llu\nalloc_failures %llu\nallocs %llu\n"
+			       "object_size %llu\n",
+			       s.objects, s.attaches, s.detaches, s.global_users, s.global_attached,
+			       s.alloc_failures, s.allocs, s.object_size);
+}
+
+void show_pmu(void *seq)
+{
+	pmu::Stats s = pmu::the_pmu().stats();
+	Source &src = the_source();
+	lbrctx_shim_seq_printf(seq,
+			       "events %llu\nrecords %llu\nsaves %llu\nrestores %llu\nresets %llu\n"
+			       "samples %llu\ndropped %llu\nprobes_registered %u\nprobe_users %u\n"
+			       "probe_missed %llu\nsave_restore %d\n",
+			       s.events, s.records, s.saves, s.restores, s.resets, s.samples,
+			       s.dropped, src.registered(), src.users(), src.missed(),
+			       lbrctx_param_save_restore());
+}
+
 } // namespace
+
+Store &the_store()
+{
+	return g_module.store;
+}
+
 } // namespace lbrctx
+
+using namespace lbrctx;
 
 /* Task context (module_init). */
 extern "C" int lbrctx_core_init(void) noexcept
 {
-	return lbrctx::to_errno(lbrctx::init());
+	return init().error();
 }
 
 /* Task context (module_exit). */
 extern "C" void lbrctx_core_exit(void) noexcept
 {
-	lbrctx::teardown();
+	teardown();
 	lbrctx_info("unloaded\n");
+}
+
+/* debugfs read (seq_file show): task context, may sleep. */
+extern "C" void lbrctx_debugfs_show(u32 id, void *seq) noexcept
+{
+	switch (id) {
+	case kStoreFile:
+		show_store(seq);
+		break;
+	case kPmuFile:
+		show_pmu(seq);
+		break;
+	case kProbesFile:
+		the_source().show(seq);
+		break;
+	}
+}
+
+/* debugfs write, with the user's bytes copied and NUL-terminated: task context, may sleep. */
+extern "C" int lbrctx_debugfs_write(u32 id, const char *buf) noexcept
+{
+	if (id == kProbesFile)
+		return the_source().install(buf).error();
+	return -LBRCTX_K_EINVAL;
 }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The lbrctx PMU (see include/lbrctx/pmu.h). The shim (module/shim/pmu.c)
- * registers it and forwards each callback here.
+ * registers it; each of its kernel callbacks calls one function here.
  *
  * event_init refusals, each with one rate-limited dmesg line:
- *   another PMU's type                                   -ENOENT (shim)
+ *   another PMU's type                                   -ENOENT
  *   reserved config bits, config1/config2, event > 4     -EINVAL
  *   a group leader of another PMU                        -EINVAL
  *   exclude_kernel (kernel branches are all there is)    -EOPNOTSUPP
@@ -14,6 +14,7 @@
  *   config filter and branch_sample_type sharing no type -EINVAL
  *   saves/restores/resets on a task, or without a CPU   -EINVAL
  *   branches sampling in freq mode, or N < 16            -EINVAL
+ *   freq with a rate of 0 Hz                             -EINVAL
  *   PERF_SAMPLE_RAW or PERF_SAMPLE_AUX                   -EOPNOTSUPP
  *   branch stack without kernel branches (user/hv only)  -EOPNOTSUPP
  *   branch filters with no source (cond, ind jump, TSX)  -EOPNOTSUPP
@@ -23,25 +24,22 @@
  * Privilege is the core's: perf_event_open() calls perf_allow_kernel()
  * unless exclude_kernel, perf_copy_attr() does for kernel branch filters,
  * and CPU-wide events need perf_allow_cpu(), as for any PMU.
+ *
+ * Samples go through exported interfaces only: perf_event_overflow() and
+ * perf_event_output() are not exported, perf_tp_event() is. Each event
+ * owns an hlist that holds only itself, so perf_tp_event() over it reaches
+ * exactly that event, and event_init wraps the event's overflow handler:
+ * the wrapper (overflow()) attaches the branch stack emit() prepared, then
+ * runs the handler the core gave the event. So a sample is C++ (emit) ->
+ * shim (perf_tp_event) -> kernel -> shim (the handler) -> C++ (overflow):
+ * the kernel calls back, and that callback crosses into C++ once.
  */
 #include <lbrctx/pmu.h>
-#include <lbrctx/slab.h>
 
 namespace lbrctx::pmu {
 namespace {
 
-struct State {
-	SlabCache<EventState> events;
-	void *percpu;		/* CpuState per CPU */
-	Atomic<u64> nevents;
-	bool registered;
-};
-
-constinit State g{};
-
-EventState *state_of(lbrctx_ev *ev) { return reinterpret_cast<EventState *>(ev); }
-
-#define lbrctx_refuse(err, ...) (lbrctx_shim_log_rl(LBRCTX_LOG_INFO, __VA_ARGS__), (err))
+constinit Pmu g_pmu;
 
 constexpr u64 kBrPlm = LBRCTX_K_BR_USER | LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_HV;
 constexpr u64 kBrSupported = kBrPlm | LBRCTX_K_BR_ANY | LBRCTX_K_BR_ANY_CALL |
@@ -50,104 +48,31 @@ constexpr u64 kBrSupported = kBrPlm | LBRCTX_K_BR_ANY | LBRCTX_K_BR_ANY_CALL |
 			     LBRCTX_K_BR_NO_CYCLES | LBRCTX_K_BR_TYPE_SAVE |
 			     LBRCTX_K_BR_HW_INDEX | LBRCTX_K_BR_PRIV_SAVE;
 
-bool counting_kind(Kind k) { return k == Kind::Saves || k == Kind::Restores || k == Kind::Resets; }
+constexpr k::TracepointHook kSwitchHook[] = {{"sched_switch", LBRCTX_TP_SWITCH}};
 
-u32 br_flags(const lbrctx_attr &a)
+bool counting_kind(Kind k)
+{
+	return k == Kind::Saves || k == Kind::Restores || k == Kind::Resets;
+}
+
+EntryFormat entry_format(const lbrctx_attr &a)
 {
 	if (!(a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK))
-		return 0;
+		return {};
 	u64 b = a.branch_sample_type;
-	u32 f = 0;
-	if (b & LBRCTX_K_BR_TYPE_SAVE)
-		f |= LBRCTX_BR_TYPE_SAVE;
-	if (b & LBRCTX_K_BR_NO_CYCLES)
-		f |= LBRCTX_BR_NO_CYCLES;
-	if (b & LBRCTX_K_BR_PRIV_SAVE)
-		f |= LBRCTX_BR_PRIV_SAVE;
-	if (b & LBRCTX_K_BR_NO_FLAGS)
-		f |= LBRCTX_BR_NO_FLAGS;
-	return f;
-}
-
-CpuState *cpu_state(u32 cpu) { return static_cast<CpuState *>(lbrctx_shim_per_cpu_ptr(g.percpu, cpu)); }
-
-/* The event's current reading of its source on this CPU. */
-u64 current_value(const EventState *e, const CpuState *c)
-{
-	if (e->kind == Kind::Callstack)
-		return lbrctx_shim_local_clock();
-	return c->counts[static_cast<u32>(e->kind)];
-}
-
-/* IRQs off on the event's CPU: fold what happened since the last accounting into the count. */
-void account(EventState *e)
-{
-	u64 v = current_value(e, this_cpu());
-	lbrctx_shim_event_add_count(&e->ev, v - e->base);
-	e->base = v;
-}
-
-void emit(EventState *e, CpuState *c, u64 delta, bool irq_regs)
-{
-	auto &snap = c->snap[lbrctx_shim_ctx_level() & 3];
-	snapshot(c->unit, snap);
-	if (lbrctx_shim_emit(&e->ev, delta, &snap, irq_regs) == 0)
-		c->samples++;
-	else
-		lbrctx_shim_event_add_count(&e->ev, delta); /* no sample, but the count stays exact */
-}
-
-void release(EventState *e)
-{
-	if (e->global)
-		LBRCTX_WARN_ON(lbrctx_store_detach_global());
-	if (e->probes)
-		source::put();
-	/*
-	 * An event that ran hands its task reference to the task (see
-	 * lbrctx_store_own()); one that never ran, say refused by the core's
-	 * permission check after event_init, drops it.
-	 */
-	if (e->td && e->ran)
-		lbrctx_store_own(e->td);
-	else if (e->td)
-		lbrctx_store_put(e->td);
-	e->td = nullptr;
-	e->global = e->probes = false;
+	/* In-kernel counters skip perf_copy_attr(), which defaults the limit. */
+	u16 max = a.sample_max_stack ? a.sample_max_stack : lbr::kMaxDepth;
+	return {.type_save = (b & LBRCTX_K_BR_TYPE_SAVE) != 0,
+		.cycles = !(b & LBRCTX_K_BR_NO_CYCLES),
+		.priv_save = (b & LBRCTX_K_BR_PRIV_SAVE) != 0,
+		.max = max};
 }
 
 } // namespace
 
-CpuState *this_cpu() { return static_cast<CpuState *>(lbrctx_shim_this_cpu_ptr(g.percpu)); }
-
-bool any_events() { return g.nevents.load() != 0; }
-
-void snapshot(const lbr::Unit &u, lbrctx_snapshot &snap)
+Pmu &the_pmu()
 {
-	u32 n = u.count();
-	for (u32 i = 0; i < n; i++) {
-		auto r = u.entry(i);
-		snap.rec[i] = {r.from, r.to, r.info};
-	}
-	snap.nr = n;
-}
-
-/* Record path, IRQs off: count the branch, and sample the events that asked for every N. */
-void on_branch(CpuState *c)
-{
-	u64 v = ++c->counts[static_cast<u32>(Kind::Branches)];
-	for (u32 i = 0; i < c->nactive; i++) {
-		EventState *e = c->active[i];
-		if (e->kind != Kind::Branches || !e->sampling ||
-		    (lbrctx_shim_hw_state(&e->ev) & LBRCTX_K_PERF_HES_STOPPED))
-			continue;
-		if (--e->left)
-			continue;
-		e->left = e->period;
-		u64 delta = v - e->base;
-		e->base = v;
-		emit(e, c, delta, false);
-	}
+	return g_pmu;
 }
 
 Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
@@ -156,8 +81,10 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 	u64 depth = (c & cfg::kDepth) >> cfg::kDepthShift;
 	if (!depth)
 		depth = lbr::kDefaultDepth;
-	if (!lbr::valid_depth(depth))
-		return lbrctx_refuse(err::inval(), "depth %llu: use 8, 16, 24 or 32\n", depth);
+	if (!lbr::valid_depth(depth)) {
+		lbrctx_refusal("depth %llu: use 8, 16, 24 or 32\n", depth);
+		return err::inval();
+	}
 	bool cs = c & cfg::kCallStack;
 	u64 types = lbr::ctl::kTypeMask;
 	if (c & cfg::kFilters) {
@@ -167,12 +94,14 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 	}
 	if (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK) {
 		u64 b = a.branch_sample_type;
-		if (b & ~kBrSupported)
-			return lbrctx_refuse(err::opnotsupp(),
-					     "branch_sample_type %#llx: only calls and returns have a source\n", b);
-		if (!(b & LBRCTX_K_BR_KERNEL))
-			return lbrctx_refuse(err::opnotsupp(),
-					     "branch_sample_type %#llx: kernel branches are the only source\n", b);
+		if (b & ~kBrSupported) {
+			lbrctx_refusal("branch_sample_type %#llx: only calls and returns have a source\n", b);
+			return err::opnotsupp();
+		}
+		if (!(b & LBRCTX_K_BR_KERNEL)) {
+			lbrctx_refusal("branch_sample_type %#llx: kernel branches are the only source\n", b);
+			return err::opnotsupp();
+		}
 		u64 want = 0;
 		if (b & LBRCTX_K_BR_ANY)
 			want |= lbr::ctl::kTypeMask;
@@ -191,197 +120,285 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 		if (want)
 			types &= want;
 	}
-	if (!types)
-		return lbrctx_refuse(err::inval(), "config filter %#llx and branch_sample_type %#llx select no branch type\n",
-				     c & cfg::kFilters, a.branch_sample_type);
-	if (cs && (!(types & lbr::ctl::kCalls) || !(types & lbr::ctl::kReturn)))
-		return lbrctx_refuse(err::inval(), "call-stack mode needs calls and returns recorded\n");
-	u64 ctl = lbr::ctl::kEnable | types | (cs ? lbr::ctl::kCallStack : 0) |
-		  lbr::ctl::kOs | (a.exclude_user ? 0 : lbr::ctl::kUsr);
+	if (!types) {
+		lbrctx_refusal("config filter %#llx and branch_sample_type %#llx select no branch type\n",
+			       c & cfg::kFilters, a.branch_sample_type);
+		return err::inval();
+	}
+	if (cs && (!(types & lbr::ctl::kCalls) || !(types & lbr::ctl::kReturn))) {
+		lbrctx_refusal("call-stack mode needs calls and returns recorded\n");
+		return err::inval();
+	}
+	u64 ctl = lbr::ctl::kEnable | types | (cs ? lbr::ctl::kCallStack : 0) | lbr::ctl::kOs |
+		  (a.exclude_user ? 0 : lbr::ctl::kUsr);
 	return UnitConfig{ctl, static_cast<u32>(depth)};
 }
 
-Result<void> init()
+namespace {
+
+/* The refusals that need no state: each prints its line and returns its errno. */
+Result<Kind> validate(const lbrctx_attr &a)
 {
-	TRY(g.events.create("lbrctx_event"));
-	g.percpu = lbrctx_shim_percpu_alloc(sizeof(CpuState), alignof(CpuState));
-	if (!g.percpu) {
-		(void)g.events.destroy();
-		return err::nomem();
+	if ((a.config & ~cfg::kValid) || a.config1 || a.config2) {
+		lbrctx_refusal("config %#llx config1 %#llx config2 %#llx: reserved bits set\n",
+			       a.config, a.config1, a.config2);
+		return err::inval();
 	}
-	for (u32 cpu = 0; cpu < lbrctx_shim_nr_cpu_ids(); cpu++) {
-		if (lbrctx_shim_cpu_possible(cpu))
-			new (cpu_state(cpu)) CpuState{};
+	u64 kind = a.config & cfg::kEvent;
+	if (kind >= kKinds) {
+		lbrctx_refusal("event %llu: no such event (0-4)\n", kind);
+		return err::inval();
 	}
-	if (int ret = lbrctx_shim_pmu_register()) {
-		lbrctx_err("cannot register the PMU: %d\n", ret);
-		lbrctx_shim_percpu_free(g.percpu);
-		g.percpu = nullptr;
-		(void)g.events.destroy();
-		return Error{ret};
+	if (a.foreign_leader) {
+		lbrctx_refusal("group leader of another PMU: lbrctx events group only with lbrctx events\n");
+		return err::inval();
 	}
-	g.registered = true;
-	return {};
+	if (a.exclude_kernel) {
+		lbrctx_refusal("exclude_kernel: lbrctx records kernel branches only, nothing would be left\n");
+		return err::opnotsupp();
+	}
+	if (a.sigtrap) {
+		lbrctx_refusal("sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
+		return err::opnotsupp();
+	}
+	if (a.precise_ip) {
+		lbrctx_refusal("precise_ip %u: the sample IP is not precise\n", a.precise_ip);
+		return err::opnotsupp();
+	}
+	if (a.sample_type & (LBRCTX_K_PERF_SAMPLE_RAW | LBRCTX_K_PERF_SAMPLE_AUX)) {
+		lbrctx_refusal("sample_type %#llx: no raw or AUX data\n", a.sample_type);
+		return err::opnotsupp();
+	}
+	if (a.freq && !a.period) {
+		lbrctx_refusal("freq with a rate of 0 Hz\n");
+		return err::inval();
+	}
+	return static_cast<Kind>(kind);
 }
 
-/* Module exit, first: no event can exist (each holds a module reference). */
-void exit()
+} // namespace
+
+/* Fill @e from @a: the unit configuration, the period, the store and source references. */
+Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 {
-	if (g.registered)
-		lbrctx_shim_pmu_unregister();
-	g.registered = false;
-}
-
-/* Module exit, after rcu_barrier(): the event states are freed. */
-void destroy_caches()
-{
-	if (g.percpu)
-		lbrctx_shim_percpu_free(g.percpu);
-	g.percpu = nullptr;
-	(void)g.events.destroy();
-}
-
-} // namespace lbrctx::pmu
-
-using namespace lbrctx;
-using namespace lbrctx::pmu;
-
-/* Task context (perf_event_open(), or copy_process() for an inherited child); may sleep. */
-extern "C" int lbrctx_pmu_event_init(const struct lbrctx_attr *ap, struct lbrctx_ev **out) noexcept
-{
-	const lbrctx_attr &a = *ap;
-	if ((a.config & ~cfg::kValid) || a.config1 || a.config2)
-		return lbrctx_refuse(-LBRCTX_K_EINVAL, "config %#llx config1 %#llx config2 %#llx: reserved bits set\n",
-				     a.config, a.config1, a.config2);
-	u64 kind_v = a.config & cfg::kEvent;
-	if (kind_v >= kKinds)
-		return lbrctx_refuse(-LBRCTX_K_EINVAL, "event %llu: no such event (0-4)\n", kind_v);
-	auto kind = static_cast<Kind>(kind_v);
-	if (a.foreign_leader)
-		return lbrctx_refuse(-LBRCTX_K_EINVAL, "group leader of another PMU: lbrctx events group only with lbrctx events\n");
-	if (a.exclude_kernel)
-		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "exclude_kernel: lbrctx records kernel branches only, nothing would be left\n");
-	if (a.sigtrap)
-		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
-	if (a.precise_ip)
-		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "precise_ip %u: the sample IP is not precise\n", a.precise_ip);
-	if (a.sample_type & (LBRCTX_K_PERF_SAMPLE_RAW | LBRCTX_K_PERF_SAMPLE_AUX))
-		return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "sample_type %#llx: no raw or AUX data\n",
-				     a.sample_type);
-	bool sampling = a.period != 0;
-	UnitConfig uc{};
-	u64 period = 0;
-	if (counting_kind(kind)) {
-		if (a.config & ~cfg::kEvent)
-			return lbrctx_refuse(-LBRCTX_K_EINVAL, "saves/restores/resets take no LBR config\n");
-		if (sampling || (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK))
-			return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "saves/restores/resets count only\n");
-		if (a.has_task || a.cpu < 0)
-			return lbrctx_refuse(-LBRCTX_K_EINVAL, "saves/restores/resets count per CPU: use -a\n");
-	} else {
-		auto r = decode_unit_config(a);
-		if (r.is_error())
-			return r.error();
-		uc = r.value();
-		if (kind == Kind::Branches && sampling) {
-			if (a.freq)
-				return lbrctx_refuse(-LBRCTX_K_EINVAL, "branches samples every N branches: give a period (-c N), not a frequency\n");
-			if (a.period < kMinBranchPeriod)
-				return lbrctx_refuse(-LBRCTX_K_EINVAL, "branches period %llu below %llu\n",
-						     a.period, kMinBranchPeriod);
-			period = a.period;
+	e->kind = TRY(validate(a));
+	e->sampling = a.period != 0;
+	e->uses_unit = !counting_kind(e->kind);
+	e->exclude_user = a.exclude_user;
+	e->exclude_idle = a.exclude_idle;
+	e->format = entry_format(a);
+	if (!e->uses_unit) {
+		if (a.config & ~cfg::kEvent) {
+			lbrctx_refusal("saves/restores/resets take no LBR config\n");
+			return err::inval();
 		}
-		if (kind == Kind::Callstack && sampling) {
-			period = a.freq ? LBRCTX_K_NSEC_PER_SEC / a.period : a.period;
-			if (period < kMinPeriodNs)
-				period = kMinPeriodNs;
+		if (e->sampling || (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK)) {
+			lbrctx_refusal("saves/restores/resets count only\n");
+			return err::opnotsupp();
 		}
-		if (!lbrctx_shim_source_available())
-			return lbrctx_refuse(-LBRCTX_K_EOPNOTSUPP, "no branch source: this kernel has neither fprobe nor kretprobes\n");
+		if (a.has_task || a.cpu < 0) {
+			lbrctx_refusal("saves/restores/resets count per CPU: use -a\n");
+			return err::inval();
+		}
+		return {};
 	}
-
-	if (a.freq && !a.period)
-		return lbrctx_refuse(-LBRCTX_K_EINVAL, "freq with a rate of 0 Hz\n");
-
-	auto mem = g.events.alloc(LBRCTX_GFP_KERNEL);
-	if (mem.is_error())
-		return mem.error();
-	EventState *e = mem.value().leak(); /* owned by the event until destroy */
-	e->kind = kind;
-	e->sampling = sampling;
-	e->uses_unit = !counting_kind(kind);
+	UnitConfig uc = TRY(decode_unit_config(a));
 	e->unit_ctl = uc.ctl;
 	e->depth = uc.depth;
-	e->period = period;
-	e->ev.br_flags = br_flags(a);
-	int ret = 0;
-	if (e->uses_unit) {
-		auto r = source::get();
-		ret = r.is_error() ? r.error() : 0;
-		e->probes = !ret;
-		if (!ret && a.has_task)
-			ret = lbrctx_store_attach(a.task, &e->td);
-		else if (!ret) {
-			ret = lbrctx_store_attach_global();
-			e->global = !ret;
+	if (e->kind == Kind::Branches && e->sampling) {
+		if (a.freq) {
+			lbrctx_refusal("branches samples every N branches: give a period (-c N), not a frequency\n");
+			return err::inval();
 		}
+		if (a.period < kMinBranchPeriod) {
+			lbrctx_refusal("branches period %llu below %llu\n", a.period, kMinBranchPeriod);
+			return err::inval();
+		}
+		e->period = a.period;
 	}
-	if (ret) {
-		lbrctx_shim_log_rl(LBRCTX_LOG_INFO, "event setup failed: %d\n", ret);
+	if (e->kind == Kind::Callstack && e->sampling) {
+		u64 p = a.freq ? LBRCTX_K_NSEC_PER_SEC / a.period : a.period;
+		e->period = p < kMinPeriodNs ? kMinPeriodNs : p;
+	}
+	if (lbrctx_shim_source_kind() == LBRCTX_SOURCE_NONE) {
+		lbrctx_refusal("no branch source: this kernel has neither fprobe nor kretprobes\n");
+		return err::opnotsupp();
+	}
+	Result<void> r = m_source->get();
+	e->probes = !r.is_error();
+	if (e->probes && a.has_task) {
+		auto ref = m_store->attach(k::Task(a.task));
+		if (ref.is_error())
+			r = Error{ref.error()};
+		else
+			e->td = ref.release_value();
+	} else if (e->probes) {
+		r = m_store->attach_global();
+		e->global = !r.is_error();
+	}
+	if (r.is_error())
+		lbrctx_refusal("event setup failed: %d\n", r.error());
+	return r;
+}
+
+void Pmu::release(EventState *e)
+{
+	if (e->global)
+		LBRCTX_WARN_ON(m_store->detach_global().is_error());
+	if (e->probes)
+		m_source->put();
+	/*
+	 * An event that ran hands its task reference to the task: perf may
+	 * swap the contexts of two equivalent tasks on a context switch, so an
+	 * event does not stay with the task it was created for, and an
+	 * event-held reference could free the data of a task still monitored.
+	 * One that never ran (say, refused by the core's permission check
+	 * after event_init) drops it.
+	 */
+	if (e->td && e->ran)
+		m_store->give_to_task(move(e->td));
+	e->td.reset();
+	e->global = e->probes = false;
+}
+
+/* Task context (perf_event_open(), or copy_process() for an inherited child); may sleep. */
+int Pmu::event_init(void *event)
+{
+	lbrctx_attr a;
+	lbrctx_shim_event_attr(event, &a);
+	if (!a.type_is_ours)
+		return -LBRCTX_K_ENOENT;
+	auto mem = m_events.alloc(LBRCTX_GFP_KERNEL);
+	if (mem.is_error())
+		return mem.error();
+	EventState *e = mem.value().get();
+	if (auto r = setup_event(e, a); r.is_error()) {
 		release(e);
-		g.events.free(e);
-		return ret;
+		return r.error(); /* the SlabPtr frees the state */
 	}
-	g.nevents.add(1);
-	*out = &e->ev;
-	/* The shim fills ev.event, then these need it. */
+	e->event = event;
+	/* An inherited child copied its parent's handler, which is lbrctx's wrapper. */
+	e->handler = lbrctx_shim_event_handler(event);
+	if (a.parent && lbrctx_shim_handler_is_lbrctx(e->handler))
+		e->handler = static_cast<EventState *>(lbrctx_shim_event_private(a.parent))->handler;
+	lbrctx_shim_event_hlist_add(event, e->head.get());
+	if (e->sampling && e->period) {
+		lbrctx_shim_event_set_period(event, e->period);
+		if (e->kind == Kind::Callstack)
+			lbrctx_shim_timer_init(event);
+	}
+	m_nevents.add(1);
+	/* Owned by the perf event from here, until ->destroy (event_destroy()). */
+	lbrctx_shim_event_setup(event, mem.value().leak());
 	return 0;
 }
 
-/* Called by the shim once ev.event is set (still event_init). */
-extern "C" void lbrctx_pmu_event_ready(struct lbrctx_ev *ev) noexcept
-{
-	EventState *e = state_of(ev);
-	if (e->sampling && e->period) {
-		lbrctx_shim_event_set_period(ev, e->period);
-		if (e->kind == Kind::Callstack)
-			lbrctx_shim_timer_init(ev);
-	}
-}
-
 /* Task context: the event is off every CPU. */
-extern "C" void lbrctx_pmu_event_destroy(struct lbrctx_ev *ev) noexcept
+void Pmu::event_destroy(EventState *e)
 {
-	EventState *e = state_of(ev);
 	if (e->kind == Kind::Callstack && e->sampling)
-		lbrctx_shim_timer_cancel(ev);
+		lbrctx_shim_timer_cancel(e->event);
 	release(e);
-	g.nevents.sub(1);
-	lbrctx_shim_call_rcu_event(&e->rcu);
+	m_nevents.sub(1);
+	e->rcu.call(free_rcu);
 }
 
 /* RCU callback (softirq). */
-extern "C" void lbrctx_pmu_free_rcu(void *rcu_head) noexcept
+void Pmu::free_rcu(lbrctx_rcu *r) noexcept
 {
-	auto *e = reinterpret_cast<EventState *>(static_cast<u8 *>(rcu_head) -
-						 __builtin_offsetof(EventState, rcu));
-	g.events.free(e);
+	g_pmu.m_events.free(lbrctx_container_of(k::RcuHead::from(r), EventState, rcu));
+}
+
+/* The event's current reading of its source on this CPU. */
+u64 Pmu::current_value(const EventState *e, const CpuState *c) const
+{
+	if (e->kind == Kind::Callstack)
+		return lbrctx_shim_local_clock();
+	return c->counts[static_cast<u32>(e->kind)];
+}
+
+/* IRQs off on the event's CPU: fold what happened since the last accounting into the count. */
+void Pmu::account(EventState *e)
+{
+	u64 v = current_value(e, this_cpu());
+	lbrctx_shim_event_add_count(e->event, v - e->base);
+	e->base = v;
+}
+
+/*
+ * Emit one sample of @e, counting @count, with the unit's records as its
+ * branch stack. IRQs off (hrtimer) or preemption off (the branch source).
+ */
+void Pmu::emit(EventState *e, CpuState *c, u64 count, bool irq_regs)
+{
+	KernelStorage<LBRCTX_K_SIZEOF_PT_REGS, LBRCTX_K_ALIGNOF_PT_REGS> caller;
+	void *regs = caller.get();
+	if (irq_regs)
+		regs = lbrctx_shim_irq_regs();
+	else
+		lbrctx_shim_caller_regs(regs);
+	/* perf_tp_event() filters exclude_kernel only. */
+	bool excluded = !regs || (e->exclude_user && lbrctx_shim_regs_user_mode(regs)) ||
+			(e->exclude_idle && k::Task::current().is_idle());
+	int rctx = excluded ? -1 : lbrctx_shim_swevent_recursion_get();
+	if (rctx < 0) {
+		lbrctx_shim_event_add_count(e->event, count); /* no sample, but the count stays exact */
+		return;
+	}
+	u32 lvl = lbrctx_shim_ctx_level() & 3;
+	if (e->format.max)
+		fill_branch_stack(c->unit, e->format, c->stack[lvl]);
+	EventState *outer = exchange(c->emitting[lvl], e);
+	lbrctx_shim_tp_event(count, regs, e->head.get(), rctx); /* puts rctx */
+	c->emitting[lvl] = outer;
+	c->samples++;
+}
+
+/*
+ * The wrapped overflow handler: the emitter's context (hard IRQ for the
+ * hrtimer, preemption off for the branch source). Attaches the branch
+ * stack of the sample being emitted, then runs the core's handler.
+ */
+void Pmu::overflow(void *event, void *data, void *regs)
+{
+	auto *e = static_cast<EventState *>(lbrctx_shim_event_private(event));
+	CpuState *c = this_cpu();
+	u32 lvl = lbrctx_shim_ctx_level() & 3;
+	if (c->emitting[lvl] == e && e->format.max)
+		lbrctx_shim_sample_brstack(event, data, &c->stack[lvl]);
+	lbrctx_shim_call_handler(e->handler, event, data, regs);
+}
+
+/* Record path, IRQs off: count the branch, and sample the events that asked for every N. */
+void Pmu::on_branch(CpuState *c)
+{
+	u64 v = ++c->counts[static_cast<u32>(Kind::Branches)];
+	for (u32 i = 0; i < c->nactive; i++) {
+		EventState *e = c->active[i];
+		if (e->kind != Kind::Branches || !e->sampling ||
+		    (lbrctx_shim_event_hw_state(e->event) & LBRCTX_K_PERF_HES_STOPPED))
+			continue;
+		if (--e->left)
+			continue;
+		e->left = e->period;
+		u64 delta = v - e->base;
+		e->base = v;
+		emit(e, c, delta, false);
+	}
 }
 
 /* ->start: IRQs off, on the event's CPU. */
-extern "C" void lbrctx_pmu_start(struct lbrctx_ev *ev, int flags) noexcept
+void Pmu::start(EventState *e, int)
 {
-	EventState *e = state_of(ev);
-	(void)flags;
-	lbrctx_shim_set_hw_state(ev, 0);
+	lbrctx_shim_event_set_hw_state(e->event, 0);
 	e->base = current_value(e, this_cpu());
 	if (!e->sampling)
 		return;
 	/* PERF_EVENT_IOC_PERIOD changes the core's period, then stops and reloads. */
-	u64 p = lbrctx_shim_event_period(ev);
+	u64 p = lbrctx_shim_event_period(e->event);
 	if (e->kind == Kind::Callstack) {
 		e->period = p < kMinPeriodNs ? kMinPeriodNs : p;
-		lbrctx_shim_timer_start(ev, e->period);
+		lbrctx_shim_timer_start(e->event, e->period);
 	} else if (e->kind == Kind::Branches) {
 		e->period = p < kMinBranchPeriod ? kMinBranchPeriod : p;
 		if (!e->left || e->left > e->period)
@@ -390,60 +407,56 @@ extern "C" void lbrctx_pmu_start(struct lbrctx_ev *ev, int flags) noexcept
 }
 
 /* ->stop: IRQs off; also from inside the hrtimer callback when the core throttles. */
-extern "C" void lbrctx_pmu_stop(struct lbrctx_ev *ev, int flags) noexcept
+void Pmu::stop(EventState *e, int flags)
 {
-	EventState *e = state_of(ev);
-	u32 st = lbrctx_shim_hw_state(ev);
+	u32 st = lbrctx_shim_event_hw_state(e->event);
 	if (!(st & LBRCTX_K_PERF_HES_STOPPED)) {
 		if (e->kind == Kind::Callstack && e->sampling)
-			lbrctx_shim_timer_try_cancel(ev);
+			lbrctx_shim_timer_try_cancel(e->event);
 		st |= LBRCTX_K_PERF_HES_STOPPED;
 		if (flags & LBRCTX_K_PERF_EF_UPDATE) {
 			account(e);
 			st |= LBRCTX_K_PERF_HES_UPTODATE;
 		}
 	}
-	lbrctx_shim_set_hw_state(ev, st);
+	lbrctx_shim_event_set_hw_state(e->event, st);
 }
 
 /* ->add: IRQs off, on the CPU the event goes on (context switch in, or IPI). */
-extern "C" int lbrctx_pmu_add(struct lbrctx_ev *ev, int flags) noexcept
+int Pmu::add(EventState *e, int flags)
 {
-	EventState *e = state_of(ev);
 	CpuState *c = this_cpu();
 	if (c->nactive == kMaxActive)
 		return -LBRCTX_K_EAGAIN;
-	e->ran = true;
 	if (e->uses_unit) {
 		lbr::Unit &u = c->unit;
+		u64 want = e->unit_ctl & ~lbr::ctl::kEnable;
 		if (c->unit_users) {
 			/* One unit per CPU: events that need another configuration wait their turn. */
-			if (u.depth() != e->depth ||
-			    (u.lbr_ctl() & ~lbr::ctl::kEnable) != (e->unit_ctl & ~lbr::ctl::kEnable))
+			if (u.depth() != e->depth || (u.lbr_ctl() & ~lbr::ctl::kEnable) != want)
 				return -LBRCTX_K_EAGAIN;
 		} else {
 			if (u.depth() != e->depth)
 				u.set_depth(e->depth); /* clears the records, as the MSR write does */
-			if ((u.lbr_ctl() & ~lbr::ctl::kEnable) != (e->unit_ctl & ~lbr::ctl::kEnable))
+			if ((u.lbr_ctl() & ~lbr::ctl::kEnable) != want)
 				u.reset();
 			u.set_ctl(e->unit_ctl);
 		}
 		c->unit_users++;
 	}
+	e->ran = true;
 	c->active[c->nactive++] = e;
-	lbrctx_shim_set_hw_state(ev, LBRCTX_K_PERF_HES_STOPPED | LBRCTX_K_PERF_HES_UPTODATE);
+	lbrctx_shim_event_set_hw_state(e->event, LBRCTX_K_PERF_HES_STOPPED | LBRCTX_K_PERF_HES_UPTODATE);
 	if (flags & LBRCTX_K_PERF_EF_START)
-		lbrctx_pmu_start(ev, LBRCTX_K_PERF_EF_RELOAD);
+		start(e, LBRCTX_K_PERF_EF_RELOAD);
 	return 0;
 }
 
 /* ->del: IRQs off, on the event's CPU. */
-extern "C" void lbrctx_pmu_del(struct lbrctx_ev *ev, int flags) noexcept
+void Pmu::del(EventState *e, int)
 {
-	(void)flags;
-	EventState *e = state_of(ev);
 	CpuState *c = this_cpu();
-	lbrctx_pmu_stop(ev, LBRCTX_K_PERF_EF_UPDATE);
+	stop(e, LBRCTX_K_PERF_EF_UPDATE);
 	for (u32 i = 0; i < c->nactive; i++) {
 		if (c->active[i] != e)
 			continue;
@@ -457,23 +470,21 @@ extern "C" void lbrctx_pmu_del(struct lbrctx_ev *ev, int flags) noexcept
 }
 
 /* ->read: IRQs off, on the event's CPU (IPI or local). */
-extern "C" void lbrctx_pmu_read(struct lbrctx_ev *ev) noexcept
+void Pmu::read(EventState *e)
 {
-	if (!(lbrctx_shim_hw_state(ev) & LBRCTX_K_PERF_HES_STOPPED))
-		account(state_of(ev));
+	if (!(lbrctx_shim_event_hw_state(e->event) & LBRCTX_K_PERF_HES_STOPPED))
+		account(e);
 }
 
 /* The hrtimer of a sampling callstack event: hard IRQ, on the event's CPU. */
-extern "C" u64 lbrctx_pmu_tick(struct lbrctx_ev *ev) noexcept
+u64 Pmu::tick(EventState *e)
 {
-	EventState *e = state_of(ev);
-	if (lbrctx_shim_hw_state(ev) & LBRCTX_K_PERF_HES_STOPPED)
+	if (lbrctx_shim_event_hw_state(e->event) & LBRCTX_K_PERF_HES_STOPPED)
 		return 0;
-	CpuState *c = this_cpu();
 	u64 now = lbrctx_shim_local_clock();
 	u64 delta = now - e->base;
 	e->base = now;
-	emit(e, c, delta, true);
+	emit(e, this_cpu(), delta, true);
 	return e->period;
 }
 
@@ -484,9 +495,9 @@ extern "C" u64 lbrctx_pmu_tick(struct lbrctx_ev *ev) noexcept
  * none (never another task's branches). With save_restore=N every switch
  * resets, which is what perf did for system-wide LBR before seed 003.
  */
-extern "C" void lbrctx_pmu_switch(void *prev, void *next) noexcept
+void Pmu::on_switch(k::Task prev, k::Task next)
 {
-	if (!any_events())
+	if (!m_nevents.load())
 		return;
 	CpuState *c = this_cpu();
 	auto &n = c->counts;
@@ -495,13 +506,13 @@ extern "C" void lbrctx_pmu_switch(void *prev, void *next) noexcept
 		n[static_cast<u32>(Kind::Resets)]++;
 		return;
 	}
-	lbrctx_shim_rcu_read_lock();
-	if (TaskData *td = lbrctx_store_lookup(prev)) {
+	k::RcuReadGuard rcu;
+	if (TaskData *td = m_store->lookup(prev)) {
 		c->unit.save(td->lbr.lbr);
 		td->lbr.header.xstate_bv = LBRCTX_K_XFEATURE_MASK_LBR;
 		n[static_cast<u32>(Kind::Saves)]++;
 	}
-	TaskData *td = lbrctx_store_lookup(next);
+	TaskData *td = m_store->lookup(next);
 	if (td && (td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR) &&
 	    c->unit.restore_if_compatible(td->lbr.lbr)) {
 		n[static_cast<u32>(Kind::Restores)]++;
@@ -509,37 +520,118 @@ extern "C" void lbrctx_pmu_switch(void *prev, void *next) noexcept
 		c->unit.reset();
 		n[static_cast<u32>(Kind::Resets)]++;
 	}
-	lbrctx_shim_rcu_read_unlock();
 }
 
-extern "C" void lbrctx_pmu_get_stats(struct lbrctx_pmu_stats *s) noexcept
+Stats Pmu::stats() const
 {
-	*s = {};
-	s->events = g.nevents.load();
-	if (g.percpu) {
-		for (u32 cpu = 0; cpu < lbrctx_shim_nr_cpu_ids(); cpu++) {
-			if (!lbrctx_shim_cpu_possible(cpu))
-				continue;
-			const CpuState *c = cpu_state(cpu);
-			s->records += __atomic_load_n(&c->counts[static_cast<u32>(Kind::Branches)], __ATOMIC_RELAXED);
-			s->saves += __atomic_load_n(&c->counts[static_cast<u32>(Kind::Saves)], __ATOMIC_RELAXED);
-			s->restores += __atomic_load_n(&c->counts[static_cast<u32>(Kind::Restores)], __ATOMIC_RELAXED);
-			s->resets += __atomic_load_n(&c->counts[static_cast<u32>(Kind::Resets)], __ATOMIC_RELAXED);
-			s->samples += __atomic_load_n(&c->samples, __ATOMIC_RELAXED);
-			s->dropped += __atomic_load_n(&c->dropped, __ATOMIC_RELAXED);
-		}
+	Stats s{};
+	s.events = m_nevents.load();
+	if (!m_cpus.ready())
+		return s;
+	m_cpus.for_each([&](const CpuState &c) {
+		auto get = [](const u64 &v) { return __atomic_load_n(&v, __ATOMIC_RELAXED); };
+		s.records += get(c.counts[static_cast<u32>(Kind::Branches)]);
+		s.saves += get(c.counts[static_cast<u32>(Kind::Saves)]);
+		s.restores += get(c.counts[static_cast<u32>(Kind::Restores)]);
+		s.resets += get(c.counts[static_cast<u32>(Kind::Resets)]);
+		s.samples += get(c.samples);
+		s.dropped += get(c.dropped);
+	});
+	return s;
+}
+
+Result<void> Pmu::init(Store &store, Source &source)
+{
+	m_store = &store;
+	m_source = &source;
+	TRY(m_events.create("lbrctx_event"));
+	if (auto r = m_cpus.init(); r.is_error()) {
+		(void)m_events.destroy();
+		return r;
 	}
-	s->probes_registered = source::registered();
-	s->probe_users = source::users();
-	s->probe_missed = source::missed();
+	if (auto r = m_switch.attach(kSwitchHook, this); r.is_error()) {
+		destroy();
+		return r;
+	}
+	if (int ret = lbrctx_shim_pmu_register()) {
+		lbrctx_err("cannot register the PMU: %d\n", ret);
+		m_switch.detach();
+		lbrctx_shim_tracepoint_synchronize();
+		destroy();
+		return Error{ret};
+	}
+	m_registered = true;
+	return {};
 }
 
-/* For lbrctx_kunit: this CPU's unit records, youngest first (IRQs off inside). */
-extern "C" void lbrctx_pmu_test_snapshot(struct lbrctx_snapshot *snap, u64 *lbr_ctl) noexcept
+/* Module exit, first: no event can exist (each holds a module reference). */
+void Pmu::unregister()
 {
-	unsigned long flags = lbrctx_shim_irq_save();
-	CpuState *c = this_cpu();
-	snapshot(c->unit, *snap);
-	*lbr_ctl = c->unit.lbr_ctl();
-	lbrctx_shim_irq_restore(flags);
+	if (m_registered)
+		lbrctx_shim_pmu_unregister();
+	m_registered = false;
+	m_switch.detach();
+}
+
+void Pmu::destroy()
+{
+	m_cpus.destroy();
+	(void)m_events.destroy();
+}
+
+} // namespace lbrctx::pmu
+
+using lbrctx::pmu::EventState;
+using lbrctx::pmu::g_pmu;
+
+/* The PMU's callbacks (module/shim/pmu.c), each in the context its method states. */
+extern "C" int lbrctx_pmu_event_init(void *event) noexcept
+{
+	return g_pmu.event_init(event);
+}
+
+extern "C" void lbrctx_pmu_event_destroy(void *priv) noexcept
+{
+	g_pmu.event_destroy(static_cast<EventState *>(priv));
+}
+
+extern "C" int lbrctx_pmu_add(void *priv, int flags) noexcept
+{
+	return g_pmu.add(static_cast<EventState *>(priv), flags);
+}
+
+extern "C" void lbrctx_pmu_del(void *priv, int flags) noexcept
+{
+	g_pmu.del(static_cast<EventState *>(priv), flags);
+}
+
+extern "C" void lbrctx_pmu_start(void *priv, int flags) noexcept
+{
+	g_pmu.start(static_cast<EventState *>(priv), flags);
+}
+
+extern "C" void lbrctx_pmu_stop(void *priv, int flags) noexcept
+{
+	g_pmu.stop(static_cast<EventState *>(priv), flags);
+}
+
+extern "C" void lbrctx_pmu_read(void *priv) noexcept
+{
+	g_pmu.read(static_cast<EventState *>(priv));
+}
+
+extern "C" u64 lbrctx_pmu_tick(void *priv) noexcept
+{
+	return g_pmu.tick(static_cast<EventState *>(priv));
+}
+
+extern "C" void lbrctx_pmu_overflow(void *event, void *data, void *regs) noexcept
+{
+	g_pmu.overflow(event, data, regs);
+}
+
+/* sched_switch: interrupts off, runqueue locked; @data is the Pmu. */
+extern "C" void lbrctx_on_switch(void *data, void *prev, void *next) noexcept
+{
+	static_cast<lbrctx::pmu::Pmu *>(data)->on_switch(lbrctx::k::Task(prev), lbrctx::k::Task(next));
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The branch source: real kernel calls and returns, from fprobe entry and
- * exit handlers (module/shim/source.c), fed into this CPU's emulated LBR.
+ * The kernel branch source: real kernel calls and returns, from fprobe
+ * entry and exit handlers (kretprobes without CONFIG_FPROBE; the probes
+ * themselves are in module/shim/source.c), fed into this CPU's emulated
+ * LBR unit.
  *
  * The probes exist only while an lbrctx event that uses the unit exists:
  * the first such event registers them, and the last one schedules their
@@ -20,30 +22,10 @@
  */
 #include <lbrctx/pmu.h>
 
-namespace lbrctx::source {
+namespace lbrctx {
 namespace {
 
-constexpr size_t kSpecMax = 256;
-
-struct State {
-	/* The probe set, under the source mutex. */
-	char spec[kSpecMax];
-	char buf[kSpecMax];		/* spec split into NUL-terminated patterns */
-	const char *pattern[LBRCTX_MAX_PATTERNS];
-	u32 npatterns;
-	bool registered[LBRCTX_MAX_PATTERNS];
-	u32 nregistered;
-	u32 users;
-	bool ready;
-};
-
-constinit State g{};
-
-class [[nodiscard]] SourceMutex : Pinned {
-public:
-	SourceMutex() { lbrctx_shim_source_mutex_lock(); }
-	~SourceMutex() { lbrctx_shim_source_mutex_unlock(); }
-};
+constinit Source g_source;
 
 bool pattern_char(char ch)
 {
@@ -51,75 +33,14 @@ bool pattern_char(char ch)
 	       ch == '_' || ch == '*' || ch == '?' || ch == '.' || ch == '[' || ch == ']';
 }
 
-bool is_sep(char ch) { return ch == ',' || ch == ' ' || ch == '\t' || ch == '\n'; }
-
-/* Parse "a,b c" into @buf/@pattern. -EINVAL for a bad character or too many patterns. */
-int parse(const char *spec, char (&buf)[kSpecMax], const char *(&pattern)[LBRCTX_MAX_PATTERNS],
-	  u32 &n)
+bool glob_char(char ch)
 {
-	size_t len = 0;
-	while (spec[len])
-		len++;
-	if (len >= kSpecMax)
-		return -LBRCTX_K_E2BIG;
-	n = 0;
-	bool in = false;
-	for (size_t i = 0; i <= len; i++) {
-		char ch = spec[i];
-		if (ch && !is_sep(ch) && !pattern_char(ch)) {
-			lbrctx_shim_log_rl(LBRCTX_LOG_INFO, "probes: character '%c' is not allowed in a function glob\n", ch);
-			return -LBRCTX_K_EINVAL;
-		}
-		if (ch && !is_sep(ch)) {
-			if (!in) {
-				if (n == LBRCTX_MAX_PATTERNS) {
-					lbrctx_shim_log_rl(LBRCTX_LOG_INFO, "probes: at most %d patterns\n", LBRCTX_MAX_PATTERNS);
-					return -LBRCTX_K_EINVAL;
-				}
-				pattern[n++] = &buf[i];
-				in = true;
-			}
-			buf[i] = ch;
-		} else {
-			buf[i] = 0;
-			in = false;
-		}
-	}
-	if (!n) {
-		lbrctx_shim_log_rl(LBRCTX_LOG_INFO, "probes: no pattern given\n");
-		return -LBRCTX_K_EINVAL;
-	}
-	return 0;
+	return ch == '*' || ch == '?' || ch == '[';
 }
 
-/* Source mutex held. */
-void unregister_all()
+bool is_sep(char ch)
 {
-	for (u32 i = 0; i < LBRCTX_MAX_PATTERNS; i++) {
-		if (!g.registered[i])
-			continue;
-		lbrctx_shim_probe_unregister(i);
-		g.registered[i] = false;
-	}
-	g.nregistered = 0;
-}
-
-/* Source mutex held; may sleep. -ENOENT when no pattern could be probed. */
-int register_all()
-{
-	for (u32 i = 0; i < g.npatterns; i++) {
-		int ret = lbrctx_shim_probe_register(i, g.pattern[i]);
-		if (ret) {
-			lbrctx_info("probes: pattern '%s' not probed (%d)\n", g.pattern[i], ret);
-			continue;
-		}
-		g.registered[i] = true;
-		g.nregistered++;
-	}
-	if (g.nregistered)
-		return 0;
-	lbrctx_shim_log_rl(LBRCTX_LOG_INFO, "probes: none of '%s' could be probed\n", g.spec);
-	return -LBRCTX_K_ENOENT;
+	return ch == ',' || ch == ' ' || ch == '\t' || ch == '\n';
 }
 
 struct Call {
@@ -148,156 +69,257 @@ Call classify(u64 ret_ip, u64 ip)
 	return {ret_ip - 1, lbr::BrType::IndCall};
 }
 
-/*
- * Replace the probe set with @spec (module load and the debugfs file);
- * re-registers when probes are live. Task context.
- */
-int install(const char *spec)
+} // namespace
+
+Source &the_source()
 {
-	char buf[kSpecMax];
-	const char *pattern[LBRCTX_MAX_PATTERNS];
-	u32 n;
-	int ret = parse(spec, buf, pattern, n);
-	if (ret)
-		return ret;
-	SourceMutex m;
-	bool live = g.nregistered != 0;
+	return g_source;
+}
+
+const char *Source::kind_name() const
+{
+	switch (lbrctx_shim_source_kind()) {
+	case LBRCTX_SOURCE_FPROBE:
+		return "fprobe (function entry and return, globs)";
+	case LBRCTX_SOURCE_KRETPROBE:
+		return "kretprobe (no CONFIG_FPROBE in this kernel: exact function names, no globs)";
+	default:
+		return "none";
+	}
+}
+
+/*
+ * Parse "a,b c" into @p. -E2BIG for a spec too long; -EINVAL for a bad
+ * character, too many patterns, none, or a glob the kretprobe source
+ * cannot take.
+ */
+Result<void> Source::parse(const char *spec, Patterns &p) const
+{
+	size_t len = 0;
+	while (spec[len])
+		len++;
+	if (len >= kSpecMax) {
+		lbrctx_refusal("probes: at most %zu characters\n", kSpecMax - 1);
+		return err::too_big();
+	}
+	bool exact_only = lbrctx_shim_source_kind() == LBRCTX_SOURCE_KRETPROBE;
+	p.n = 0;
+	bool in = false;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = spec[i];
+		if (!ch || is_sep(ch)) {
+			p.buf[i] = 0;
+			in = false;
+			continue;
+		}
+		if (!pattern_char(ch)) {
+			lbrctx_refusal("probes: character '%c' is not allowed in a function glob\n", ch);
+			return err::inval();
+		}
+		if (exact_only && glob_char(ch)) {
+			lbrctx_refusal("probes: the kretprobe source takes exact function names, not globs ('%c')\n", ch);
+			return err::inval();
+		}
+		if (!in) {
+			if (p.n == LBRCTX_MAX_PATTERNS) {
+				lbrctx_refusal("probes: at most %d patterns\n", LBRCTX_MAX_PATTERNS);
+				return err::inval();
+			}
+			p.pattern[p.n++] = &p.buf[i];
+			in = true;
+		}
+		p.buf[i] = ch;
+	}
+	if (!p.n) {
+		lbrctx_refusal("probes: no pattern given\n");
+		return err::inval();
+	}
+	return {};
+}
+
+/* Source mutex held. */
+void Source::unregister_all()
+{
+	for (u32 i = 0; i < LBRCTX_MAX_PATTERNS; i++) {
+		if (!m_registered[i])
+			continue;
+		lbrctx_shim_probe_unregister(i);
+		m_registered[i] = false;
+	}
+	m_nregistered = 0;
+}
+
+/* Source mutex held; may sleep. -ENOENT when no pattern could be probed. */
+Result<void> Source::register_all()
+{
+	for (u32 i = 0; i < m_patterns.n; i++) {
+		int ret = lbrctx_shim_probe_register(i, m_patterns.pattern[i]);
+		if (ret) {
+			lbrctx_info("probes: pattern '%s' not probed (%d)\n", m_patterns.pattern[i], ret);
+			continue;
+		}
+		m_registered[i] = true;
+		m_nregistered++;
+	}
+	if (m_nregistered)
+		return {};
+	lbrctx_refusal("probes: none of '%s' could be probed\n", m_spec);
+	return err::noent();
+}
+
+Result<void> Source::install(const char *spec)
+{
+	Patterns fresh;
+	TRY(parse(spec, fresh));
+	k::Guard<k::Mutex> m(m_mutex);
+	bool live = m_nregistered != 0;
 	if (live)
 		unregister_all();
 	size_t i = 0;
 	for (; spec[i]; i++)
-		g.spec[i] = spec[i];
-	g.spec[i] = 0;
+		m_spec[i] = spec[i];
+	m_spec[i] = 0;
 	/* Drop a trailing newline from echo. */
-	while (i && is_sep(g.spec[i - 1]))
-		g.spec[--i] = 0;
-	for (i = 0; i < kSpecMax; i++)
-		g.buf[i] = buf[i];
-	g.npatterns = n;
-	for (u32 j = 0; j < n; j++)
-		g.pattern[j] = g.buf + (pattern[j] - buf);
-	if (live || g.users)
+	while (i && is_sep(m_spec[i - 1]))
+		m_spec[--i] = 0;
+	m_patterns = fresh;
+	/* The patterns point into buf: rebase them onto our copy. */
+	for (u32 j = 0; j < fresh.n; j++)
+		m_patterns.pattern[j] = m_patterns.buf + (fresh.pattern[j] - fresh.buf);
+	if (live || m_users)
 		return register_all();
-	return 0;
+	return {};
 }
 
-} // namespace
-
-Result<void> init()
+Result<void> Source::init(const char *spec)
 {
-	const char *spec = lbrctx_param_probes();
-	int ret = install(spec ? spec : "");
-	if (ret) {
-		lbrctx_err("probes='%s' is not a list of function globs (%d)\n", spec, ret);
-		return Error{ret};
+	m_mutex.init("lbrctx_source_mutex", m_mutex_class);
+	if (auto r = install(spec ? spec : ""); r.is_error()) {
+		lbrctx_err("probes='%s' is not a list of function names or globs (%d)\n", spec,
+			   r.error());
+		return r;
 	}
 	if (int r = lbrctx_shim_anchor_register())
-		lbrctx_warn("fgraph anchor not registered (%d): re-registering probes may hit the kernel's fgraph bug\n", r);
-	g.ready = true;
-	lbrctx_info("branch source: %s; probes '%s'\n", lbrctx_shim_source_name(), spec ? spec : "");
-	if (!lbrctx_shim_source_available())
+		lbrctx_warn("fgraph anchor not registered (%d): re-registering probes may hit the kernel's fgraph bug\n",
+			    r);
+	m_ready = true;
+	lbrctx_info("branch source: %s; probes '%s'\n", kind_name(), spec ? spec : "");
+	if (lbrctx_shim_source_kind() == LBRCTX_SOURCE_NONE)
 		lbrctx_warn("no branch source: this kernel has neither CONFIG_FPROBE nor CONFIG_KRETPROBES; lbrctx events are refused\n");
 	return {};
 }
 
-void exit()
+void Source::exit()
 {
-	if (!g.ready)
+	if (!m_ready)
 		return;
-	lbrctx_shim_flush_reap();
-	SourceMutex m;
-	LBRCTX_WARN_ON(g.users);
+	lbrctx_shim_reap_cancel();
+	k::Guard<k::Mutex> m(m_mutex);
+	LBRCTX_WARN_ON(m_users);
 	unregister_all();
 	lbrctx_shim_anchor_unregister();
-	g.ready = false;
+	m_ready = false;
 }
 
-Result<void> get()
+Result<void> Source::get()
 {
-	SourceMutex m;
-	if (g.users++ || g.nregistered)
+	k::Guard<k::Mutex> m(m_mutex);
+	if (m_users++ || m_nregistered)
 		return {};
-	int ret = register_all();
-	if (ret) {
-		g.users--;
-		return Error{ret};
+	if (auto r = register_all(); r.is_error()) {
+		m_users--;
+		return r;
 	}
 	return {};
 }
 
-void put()
+void Source::put()
 {
-	SourceMutex m;
-	if (!LBRCTX_WARN_ON(!g.users) && !--g.users)
-		lbrctx_shim_schedule_reap();
+	k::Guard<k::Mutex> m(m_mutex);
+	if (!LBRCTX_WARN_ON(!m_users) && !--m_users)
+		lbrctx_shim_reap_schedule();
 }
 
-u32 registered()
+/* Workqueue: the last user went away; unregister unless a new one came. */
+void Source::reap()
 {
-	SourceMutex m;
-	return g.nregistered;
+	k::Guard<k::Mutex> m(m_mutex);
+	if (!m_users)
+		unregister_all();
 }
 
-u32 users()
+void Source::show(void *seq)
 {
-	SourceMutex m;
-	return g.users;
+	k::Guard<k::Mutex> m(m_mutex);
+	lbrctx_shim_seq_printf(seq, "%s\n", m_spec);
 }
 
-u64 missed()
+void Source::spec(char *buf, size_t size)
 {
-	SourceMutex m;
+	k::Guard<k::Mutex> m(m_mutex);
+	lbrctx_shim_snprintf(buf, size, "%s", m_spec);
+}
+
+u32 Source::registered()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	return m_nregistered;
+}
+
+u32 Source::users()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	return m_users;
+}
+
+u64 Source::missed()
+{
+	k::Guard<k::Mutex> m(m_mutex);
 	u64 n = 0;
 	for (u32 i = 0; i < LBRCTX_MAX_PATTERNS; i++)
-		if (g.registered[i])
+		if (m_registered[i])
 			n += lbrctx_shim_probe_missed(i);
 	return n;
 }
 
-} // namespace lbrctx::source
+} // namespace lbrctx
 
 using namespace lbrctx;
 
-/* Workqueue: the last user went away; unregister unless a new one came. */
+/* Workqueue (task context): the deferred unregistration. */
 extern "C" void lbrctx_source_reap(void) noexcept
 {
-	source::SourceMutex m;
-	if (!source::g.users)
-		source::unregister_all();
+	g_source.reap();
 }
 
 /*
- * Function entry (see module/shim/source.c for the context). Returns true
- * when the exit handler must run for this call.
+ * Function entry: the probed function's context, with preemption disabled
+ * by ftrace's recursion lock (a kretprobe handler: interrupts off); any of
+ * task, softirq, hard IRQ or NMI. Returns true when the exit handler must
+ * run for this call.
  */
 extern "C" bool lbrctx_source_entry(u64 ip, u64 ret_ip, u64 sp, struct lbrctx_call *call) noexcept
 {
 	call->armed = 0;
 	call->ret_ip = ret_ip;
-	unsigned long flags = lbrctx_shim_irq_save();
-	pmu::CpuState *c = pmu::this_cpu();
-	if (!c->unit.enabled()) {
-		lbrctx_shim_irq_restore(flags);
+	k::IrqSave irqs;
+	pmu::Pmu &pmu = pmu::the_pmu();
+	pmu::CpuState *c = pmu.this_cpu();
+	if (!c->unit.enabled())
 		return false;
-	}
 	if (lbrctx_shim_in_nmi()) {
 		c->dropped++;
-		lbrctx_shim_irq_restore(flags);
 		return false;
 	}
 	/* Two overlapping patterns probe one call twice: same function, same stack. */
 	pmu::CallKey &last = c->last_call[lbrctx_shim_ctx_level() & 3];
-	if (sp && last.ip == ip && last.sp == sp) {
-		lbrctx_shim_irq_restore(flags);
+	if (sp && last.ip == ip && last.sp == sp)
 		return false;
-	}
 	last = {ip, sp};
-	auto k = source::classify(ret_ip, ip);
-	auto op = c->unit.record({k.from, ip, k.type, false, lbrctx_shim_local_clock()});
-	if (op != lbr::Op::Filtered)
-		pmu::on_branch(c);
+	auto k = classify(ret_ip, ip);
+	if (c->unit.record({k.from, ip, k.type, false, lbrctx_shim_local_clock()}) != lbr::Op::Filtered)
+		pmu.on_branch(c);
 	call->armed = 1;
-	lbrctx_shim_irq_restore(flags);
 	return true;
 }
 
@@ -306,33 +328,16 @@ extern "C" void lbrctx_source_exit(u64 ip, struct lbrctx_call *call) noexcept
 {
 	if (!call->armed)
 		return;
-	unsigned long flags = lbrctx_shim_irq_save();
-	pmu::CpuState *c = pmu::this_cpu();
+	k::IrqSave irqs;
+	pmu::Pmu &pmu = pmu::the_pmu();
+	pmu::CpuState *c = pmu.this_cpu();
 	pmu::CallKey &last = c->last_call[lbrctx_shim_ctx_level() & 3];
 	if (last.ip == ip)
 		last = {};
 	lbr::Unit &u = c->unit;
-	if (u.enabled() && (!u.call_stack() || u.top().to == ip)) {
-		auto op = u.record({ip, call->ret_ip, lbr::BrType::Return, false, lbrctx_shim_local_clock()});
-		if (op != lbr::Op::Filtered)
-			pmu::on_branch(c);
-	}
-	lbrctx_shim_irq_restore(flags);
-}
-
-/* debugfs "probes" read: the current set. */
-extern "C" int lbrctx_source_show(char *buf, size_t size) noexcept
-{
-	source::SourceMutex m;
-	size_t n = 0;
-	for (; source::g.spec[n] && n + 2 < size; n++)
-		buf[n] = source::g.spec[n];
-	buf[n++] = '\n';
-	return static_cast<int>(n);
-}
-
-/* debugfs "probes" write: replace the set; re-registers when probes are live. Task context. */
-extern "C" int lbrctx_source_set(const char *spec) noexcept
-{
-	return source::install(spec);
+	if (!u.enabled() || (u.call_stack() && u.top().to != ip))
+		return;
+	if (u.record({ip, call->ret_ip, lbr::BrType::Return, false, lbrctx_shim_local_clock()}) !=
+	    lbr::Op::Filtered)
+		pmu.on_branch(c);
 }

@@ -11,11 +11,16 @@
 #pragma once
 
 #include <lbrctx/atomic.h>
+#include <lbrctx/brstack.h>
+#include <lbrctx/k/percpu.h>
 #include <lbrctx/lbr.h>
-#include <lbrctx/result.h>
 #include <lbrctx/store.h>
 
-namespace lbrctx::pmu {
+namespace lbrctx {
+
+class Source;
+
+namespace pmu {
 
 /* config:0-7 */
 enum class Kind : u8 {
@@ -40,7 +45,7 @@ inline constexpr u64 kDepth = 0xffull << kDepthShift;
 inline constexpr u64 kValid = kEvent | kCallStack | kFilters | kDepth;
 } // namespace cfg
 
-/* Timer sampling: the shortest period (cpu-clock's), and the ns per second. */
+/* Timer sampling: the shortest period (cpu-clock's). */
 inline constexpr u64 kMinPeriodNs = 10000;
 /* Branch sampling: the smallest N of "every N branches". */
 inline constexpr u64 kMinBranchPeriod = 16;
@@ -66,31 +71,33 @@ struct CpuState {
 	u64 samples;
 	u64 dropped;
 	CallKey last_call[4];
-	lbrctx_snapshot snap[4];
+	/* Per context level: the event being emitted and its branch stack. */
+	EventState *emitting[4];
+	BranchStack stack[4];
 };
 
-/*
- * One perf event's state, from the "lbrctx_event" cache. The shim's view
- * (struct lbrctx_ev) comes first.
- */
+/* One perf event's state, from the "lbrctx_event" cache; its pmu_private. */
 struct EventState {
-	lbrctx_ev ev;
-	KernelStorage<LBRCTX_K_SIZEOF_RCU_HEAD, LBRCTX_K_ALIGNOF_RCU_HEAD> rcu;
+	void *event;		/* struct perf_event */
+	void *handler;		/* the overflow handler lbrctx wraps */
+	KernelStorage<LBRCTX_K_SIZEOF_HLIST_HEAD, 8> head{}; /* this event alone */
+	k::RcuHead rcu;
 	Kind kind;
 	bool sampling;
 	bool uses_unit;
 	bool global;		/* holds a global store reference */
 	bool probes;		/* holds a branch source reference */
+	bool ran;		/* added on a CPU at least once */
+	bool exclude_user;
+	bool exclude_idle;
+	EntryFormat format;
 	u64 unit_ctl;		/* LBR_CTL with LBREn */
 	u32 depth;
 	u64 period;		/* ns (Callstack) or branches (Branches) */
 	u64 base;		/* the count or clock already accounted */
 	u64 left;		/* branches until the next sample */
-	TaskData *td;		/* per-task reference, or null */
-	bool ran;		/* added on a CPU at least once */
+	TaskRef td;		/* a per-task event's reference, until it ran */
 };
-
-static_assert(__builtin_offsetof(EventState, ev) == 0, "the shim casts lbrctx_ev to EventState");
 
 /* The event's unit configuration, decoded from its attributes. */
 struct UnitConfig {
@@ -98,36 +105,116 @@ struct UnitConfig {
 	u32 depth;
 };
 
-/* Validate config bits and branch filters; the errno of each refusal is documented in pmu.cpp. */
+/* Validate config bits and branch filters; each refusal's errno is in module/pmu.cpp. */
 Result<UnitConfig> decode_unit_config(const lbrctx_attr &a);
 
-/* This CPU's state; interrupts or preemption off. */
-CpuState *this_cpu();
-/* Account one recorded branch on @c (the source calls it with interrupts off). */
-void on_branch(CpuState *c);
-/* Copy the unit's records into @snap. */
-void snapshot(const lbr::Unit &u, lbrctx_snapshot &snap);
-/* True while any lbrctx event exists. */
-bool any_events();
+struct Stats {
+	u64 events;		/* lbrctx events that exist */
+	u64 records;		/* branches recorded, all CPUs */
+	u64 saves;
+	u64 restores;
+	u64 resets;
+	u64 samples;
+	u64 dropped;		/* records not taken: NMI, recursion */
+};
 
-/* Module load: the event cache, the per-CPU units, the PMU. Task context. */
-Result<void> init();
-/* Module exit: unregister the PMU. */
-void exit();
-/* Module exit, after rcu_barrier(): free the per-CPU units, destroy the cache. */
-void destroy_caches();
+class Pmu : Pinned {
+public:
+	constexpr Pmu() = default;
 
-} // namespace lbrctx::pmu
+	/* Module load: the event cache, the per-CPU units, the switch hook, the PMU. Task context. */
+	Result<void> init(Store &store, Source &source);
+	/* Module exit, first: unregister the PMU and the switch hook. */
+	void unregister();
+	/* Module exit, after rcu_barrier(): free the per-CPU units, destroy the cache. */
+	void destroy();
 
-namespace lbrctx::source {
-/* A reference on the probes: the first registers them (task context, may sleep). */
-Result<void> get();
-/* Drop it: the last schedules the unregistration (any task context). */
-void put();
-Result<void> init();
-/* Module exit: unregister everything, after the PMU is gone. */
-void exit();
-u32 registered();
-u32 users();
-u64 missed();
-} // namespace lbrctx::source
+	int event_init(void *event);
+	void event_destroy(EventState *e);
+	int add(EventState *e, int flags);
+	void del(EventState *e, int flags);
+	void start(EventState *e, int flags);
+	void stop(EventState *e, int flags);
+	void read(EventState *e);
+	u64 tick(EventState *e);
+	void overflow(void *event, void *data, void *regs);
+	void on_switch(k::Task prev, k::Task next);
+
+	/* This CPU's state; interrupts or preemption off. */
+	CpuState *this_cpu() const { return m_cpus.this_cpu(); }
+	/* Account one recorded branch on @c (the source calls it with interrupts off). */
+	void on_branch(CpuState *c);
+	Stats stats() const;
+	u32 type() const { return lbrctx_shim_pmu_type(); }
+
+private:
+	Result<void> setup_event(EventState *e, const lbrctx_attr &a);
+	void release(EventState *e);
+	void account(EventState *e);
+	u64 current_value(const EventState *e, const CpuState *c) const;
+	void emit(EventState *e, CpuState *c, u64 count, bool irq_regs);
+	static void free_rcu(lbrctx_rcu *r) noexcept;
+
+	Store *m_store = nullptr;
+	Source *m_source = nullptr;
+	SlabCache<EventState> m_events;
+	k::PerCpu<CpuState> m_cpus;
+	k::TracepointSet<1> m_switch;
+	Atomic<u64> m_nevents{0};
+	bool m_registered = false;
+};
+
+Pmu &the_pmu();
+
+} // namespace pmu
+
+/*
+ * The kernel branch source: fprobes (kretprobes without CONFIG_FPROBE) on
+ * the probed functions, live while an event that uses the unit exists.
+ */
+class Source : Pinned {
+public:
+	constexpr Source() = default;
+	/* Module load: parse the probes parameter. Task context. */
+	Result<void> init(const char *spec);
+	/* Module exit, after the PMU is gone: unregister everything. */
+	void exit();
+	/* A reference on the probes: the first registers them (task context, may sleep). */
+	Result<void> get();
+	/* Drop it: the last schedules the unregistration (any task context). */
+	void put();
+	/* Replace the probe set (debugfs); re-registers when probes are live. Task context. */
+	Result<void> install(const char *spec);
+	/* The current set, for debugfs, and as a string. */
+	void show(void *seq);
+	void spec(char *buf, size_t size);
+	void reap();
+	u32 registered();
+	u32 users();
+	u64 missed();
+	const char *kind_name() const;
+
+private:
+	static constexpr size_t kSpecMax = 256;
+	struct Patterns {
+		char buf[kSpecMax];	/* NUL-separated patterns */
+		const char *pattern[LBRCTX_MAX_PATTERNS];
+		u32 n;
+	};
+	Result<void> parse(const char *spec, Patterns &p) const;
+	void unregister_all();
+	Result<void> register_all();
+
+	char m_spec[kSpecMax]{};
+	Patterns m_patterns{};
+	bool m_registered[LBRCTX_MAX_PATTERNS]{};
+	u32 m_nregistered = 0;
+	u32 m_users = 0;
+	bool m_ready = false;
+	k::Mutex m_mutex;
+	k::LockClass m_mutex_class{};
+};
+
+Source &the_source();
+
+} // namespace lbrctx

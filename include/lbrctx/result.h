@@ -19,7 +19,8 @@ constexpr Error nomem() { return Error{-LBRCTX_K_ENOMEM}; }
 constexpr Error inval() { return Error{-LBRCTX_K_EINVAL}; }
 constexpr Error noent() { return Error{-LBRCTX_K_ENOENT}; }
 constexpr Error busy() { return Error{-LBRCTX_K_EBUSY}; }
-constexpr Error exist() { return Error{-LBRCTX_K_EEXIST}; }
+constexpr Error srch() { return Error{-LBRCTX_K_ESRCH}; }
+constexpr Error too_big() { return Error{-LBRCTX_K_E2BIG}; }
 constexpr Error opnotsupp() { return Error{-LBRCTX_K_EOPNOTSUPP}; }
 constexpr Error nodev() { return Error{-LBRCTX_K_ENODEV}; }
 } // namespace err

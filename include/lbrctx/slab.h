@@ -92,7 +92,7 @@ public:
 
 	/*
 	 * Allocate a zeroed object and construct T in it. Any context the GFP
-	 * mode allows: LBRCTX_GFP_KERNEL may sleep, NOWAIT and ATOMIC do not.
+	 * mode allows: LBRCTX_GFP_KERNEL may sleep, LBRCTX_GFP_NOWAIT does not.
 	 */
 	template <class... Args> Result<SlabPtr<T>> alloc(enum lbrctx_gfp gfp, Args &&...args)
 	{
@@ -126,7 +126,7 @@ public:
 	u32 object_size() const { return m_cache ? lbrctx_shim_cache_object_size(m_cache) : 0; }
 
 private:
-	lbrctx_kmem_cache *m_cache = nullptr;
+	void *m_cache = nullptr;
 	const char *m_name = nullptr;
 	Atomic<long> m_live{0};
 	Atomic<unsigned long> m_allocs{0};

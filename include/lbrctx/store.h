@@ -8,75 +8,178 @@
  * One slab object per monitored task: a one-cache-line header followed by
  * the Arch LBR XSAVE area. Upstream's perf_ctx_data takes two allocations
  * (a kzalloc'd header plus the cache object); this layout takes one.
+ *
+ * Ownership. A reference is a k::RefPtr<TaskData>; its last put goes
+ * through Store::put(), which takes the store lock for the transition to
+ * zero (refcount_dec_and_lock), so the hash table never holds an object
+ * whose count is zero. Two kinds of reference are not RefPtrs, because
+ * no single owner holds them: the global reference of system-wide users
+ * (global_refs) and the task's own (kTaskOwned); the store drops both.
  */
 #pragma once
 
-#include <lbrctx/result.h>
+#include <lbrctx/k/fault.h>
+#include <lbrctx/k/hash.h>
+#include <lbrctx/k/lock.h>
+#include <lbrctx/k/rcu.h>
+#include <lbrctx/k/ref.h>
+#include <lbrctx/k/task.h>
+#include <lbrctx/k/tracepoint.h>
+#include <lbrctx/slab.h>
 #include <lbrctx/xsave.h>
 
 namespace lbrctx {
 
-/* Room for a kernel object whose size the generated layout gives. */
-template <size_t Size, size_t Align> struct alignas(Align) KernelStorage {
-	u8 bytes[Size];
-};
+class Store;
 
 struct ListLink {
 	ListLink *prev;
 	ListLink *next;
 };
 
-namespace store {
-inline constexpr size_t kHeaderSize = 64;
-/* Header flag: the object is in the hash table (under the store lock). */
-inline constexpr u16 kHashed = 1;
-/*
- * Header flag: the task itself holds one reference, dropped when it exits
- * (per-task perf events; see lbrctx_store_attach_task_owned()). Store lock.
- */
-inline constexpr u16 kTaskOwned = 2;
-} // namespace store
-
-} // namespace lbrctx
-
-struct alignas(64) lbrctx_task_data {
-	/* Header: one cache line. */
-	lbrctx::KernelStorage<LBRCTX_K_SIZEOF_REFCOUNT, 4> refcount;
-	/* References held by global (system-wide) users: 0 or 1. Store lock. */
-	u16 global_refs;
-	u16 flags;
-	/* The key: the task_struct this data belongs to. */
-	void *task;
-	lbrctx::KernelStorage<LBRCTX_K_SIZEOF_HNODE, 8> hnode;
-	lbrctx::ListLink link;
-	lbrctx::KernelStorage<LBRCTX_K_SIZEOF_RCU_HEAD, LBRCTX_K_ALIGNOF_RCU_HEAD> rcu;
+struct alignas(64) TaskData {
+	/* Per-task references plus global_refs. */
+	k::RefCount refs;
+	/* The reference of system-wide users: 0 or 1. Store lock. */
+	u8 global_refs;
+	/* kHashed, kTaskOwned. Store lock. */
+	u8 flags;
+	u16 pad;
+	Store *store;
+	/* Key: the task_struct this data belongs to. */
+	k::HashNode node;
+	union {
+		/* Every live object, until it is released (store lock). */
+		ListLink link;
+		/* Once released: the deferred free. RCU readers never touch it. */
+		k::RcuHead rcu;
+	};
 	/* Payload: the task's LBR state in XSAVE layout, on a 64-byte boundary. */
-	lbrctx::xsave::LbrArea lbr;
+	xsave::LbrArea lbr;
+
+	static constexpr u8 kHashed = 1;
+	/* The task itself holds one reference, dropped when it exits. */
+	static constexpr u8 kTaskOwned = 2;
+
+	k::Task task() const { return k::Task(const_cast<void *>(node.key)); }
+	bool has_global() const { return global_refs != 0; }
+	/* k::RefPtr<TaskData> puts through here. */
+	static void put_ref(TaskData *td);
 };
 
-namespace lbrctx {
-using TaskData = ::lbrctx_task_data;
+using TaskRef = k::RefPtr<TaskData>;
 
-static_assert(__builtin_offsetof(TaskData, lbr) == store::kHeaderSize,
+inline constexpr size_t kTaskHeaderSize = 64;
+static_assert(__builtin_offsetof(TaskData, lbr) == kTaskHeaderSize,
 	      "the header is one cache line and the payload starts right after it");
 static_assert(__builtin_offsetof(TaskData, lbr) % xsave::kAlign == 0,
 	      "XSAVE needs the payload 64-byte aligned (SDM Vol. 1, 13.7)");
-static_assert(sizeof(TaskData) ==
-		      round_up<size_t>(store::kHeaderSize + sizeof(xsave::LbrArea), 64),
+static_assert(sizeof(TaskData) == round_up<size_t>(kTaskHeaderSize + sizeof(xsave::LbrArea), 64),
 	      "one object per task: header plus payload, rounded to the alignment");
 static_assert(alignof(TaskData) == 64, "the cache is created with alignof(TaskData)");
-static_assert(sizeof(TaskData::hnode) == LBRCTX_K_SIZEOF_HNODE &&
-		      alignof(decltype(TaskData::hnode)) >= LBRCTX_K_ALIGNOF_HNODE,
-	      "room for the shim's struct lbrctx_hnode");
 
-namespace store {
-/* Module load: the cache and the hash table. Task context. */
-Result<void> init();
-/*
- * Module unload, after the probes are unregistered and synchronized:
- * drops global references, waits for the RCU frees (rcu_barrier) and
- * destroys the cache, which must find zero objects. Task context.
- */
-void shutdown();
-} // namespace store
+class Store : Pinned {
+public:
+	struct Stats {
+		u64 objects;		/* live slab objects */
+		u64 allocs;		/* objects ever allocated */
+		u64 alloc_failures;	/* the cache's and injected ones */
+		u64 attaches;		/* references taken */
+		u64 detaches;		/* references dropped */
+		u64 global_users;	/* system-wide users */
+		u64 global_attached;	/* objects holding a global reference */
+		u64 object_size;
+	};
+
+	constexpr Store() = default;
+
+	/*
+	 * Task context: the cache @cache_name, the hash table, and the fork
+	 * and exit tracepoints. A Store must have static storage duration
+	 * (its lockdep classes are members).
+	 */
+	Result<void> init(const char *cache_name);
+	/*
+	 * Task context, after every user is gone: drops what global users and
+	 * tasks still hold, unhooks the tracepoints, waits for the RCU frees
+	 * and destroys the cache, which must find zero objects.
+	 */
+	void shutdown();
+
+	/* Get or create @task's data with one more reference. Task context, may sleep. -ESRCH when exiting. */
+	Result<TaskRef> attach(k::Task task);
+	/*
+	 * Hand @ref to its task, which holds it until it exits (or the store
+	 * shuts down); dropped instead when the task holds one already or
+	 * has exited. Task context.
+	 */
+	void give_to_task(TaskRef ref);
+	/*
+	 * Give every thread data with a global reference, now and on fork,
+	 * until the matching detach_global(). Task context, sleeps. -ENOMEM,
+	 * rolled back whole, when allocations fail.
+	 */
+	Result<void> attach_global();
+	/* -EINVAL when there is no global user to drop. Task context. */
+	Result<void> detach_global();
+
+	/* @task's data, or null. Under RCU; any context, the switch path included. */
+	TaskData *lookup(k::Task task);
+
+	Stats stats();
+	k::FaultAttr &fault() { return m_fail; }
+
+	/* sched_process_fork (in the parent) and sched_process_exit: must not sleep. */
+	void on_fork(k::Task child);
+	void on_exit(k::Task task);
+	/* The last put of a reference (TaskData::put_ref). Any task context. */
+	void put(TaskData *td);
+
+protected:
+	/* Runs once a first global attach has walked every thread (global mutex held). */
+	virtual void walk_done() {}
+
+private:
+	class Locked;
+
+	Result<SlabPtr<TaskData>> alloc_object(k::Task task, lbrctx_gfp gfp);
+	int insert_locked(SlabPtr<TaskData> &fresh);
+	void unhash_locked(TaskData *td);
+	void release_locked(TaskData *td);
+	void put_locked(TaskData *td);
+	void get_locked(TaskData *td);
+	void drop_global_locked(TaskData *td);
+	bool attach_global_locked(k::Task task, SlabPtr<TaskData> *spare);
+	void drop_task_owned_locked(TaskData *td);
+	void drop_all_global_locked();
+	static void free_rcu(lbrctx_rcu *r) noexcept;
+
+	SlabCache<TaskData> m_cache;
+	k::HashTable m_hash;
+	k::TracepointSet<2> m_tracepoints;
+	k::FaultAttr m_fail;
+	/* Protects the hash table, the object list, flags and global_refs. */
+	k::SpinLock m_lock;
+	k::LockClass m_lock_class{};
+	/* Serializes global attach and detach, which sleep. */
+	k::Mutex m_global_mutex;
+	k::LockClass m_global_mutex_class{};
+	/* Every live object, hashed or not (a ring through init()). Store lock. */
+	ListLink m_all{};
+	/* Store lock; read without it by the fork probe, as a hint. */
+	bool m_global_active = false;
+	u64 m_global_attached = 0;
+	/* Global mutex. */
+	u32 m_global_users = 0;
+	bool m_ready = false;
+	Atomic<u64> m_attaches{0};
+	Atomic<u64> m_detaches{0};
+	Atomic<u64> m_injected{0};
+};
+
+inline void TaskData::put_ref(TaskData *td)
+{
+	td->store->put(td);
+}
+
 } // namespace lbrctx

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Per-CPU memory, interrupt state and clocks, for the C++. */
+/* Per-CPU memory, execution context and clocks, for the C++. */
 #include <linux/cpumask.h>
 #include <linux/hardirq.h>
-#include <linux/irqflags.h>
-#include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/sched/clock.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <lbrctx/shim.h>
 
@@ -40,19 +39,6 @@ bool lbrctx_shim_cpu_possible(u32 cpu)
 	return cpu_possible(cpu);
 }
 
-unsigned long lbrctx_shim_irq_save(void)
-{
-	unsigned long flags;
-
-	local_irq_save(flags);
-	return flags;
-}
-
-void lbrctx_shim_irq_restore(unsigned long flags)
-{
-	local_irq_restore(flags);
-}
-
 bool lbrctx_shim_in_nmi(void)
 {
 	return in_nmi();
@@ -66,6 +52,11 @@ u32 lbrctx_shim_ctx_level(void)
 u64 lbrctx_shim_local_clock(void)
 {
 	return local_clock();
+}
+
+u64 lbrctx_shim_ktime_ns(void)
+{
+	return ktime_get_ns();
 }
 
 bool lbrctx_shim_read_kernel(void *dst, u64 addr, size_t n)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* FPU section wrappers for the XSAVE code in C++. */
-#include <linux/module.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
 #include <lbrctx/shim.h>
@@ -9,17 +8,14 @@ bool lbrctx_shim_cpu_has_xsave(void)
 {
 	return boot_cpu_has(X86_FEATURE_XSAVE) && boot_cpu_has(X86_FEATURE_OSXSAVE);
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_cpu_has_xsave);
 
 /* Task context; the section disables preemption until lbrctx_shim_fpu_end(). */
 void lbrctx_shim_fpu_begin(void)
 {
 	kernel_fpu_begin();
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_fpu_begin);
 
 void lbrctx_shim_fpu_end(void)
 {
 	kernel_fpu_end();
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_fpu_end);

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The store's hash table: an rhashtable of struct lbrctx_hnode keyed by
- * task pointer. Lookups run under RCU only; inserts and removals under the
- * store lock (rhashtable takes its own bucket locks besides).
+ * rhashtables of struct lbrctx_hnode keyed by a pointer, in storage the
+ * C++ owns (k::HashTable). Lookups run under RCU; the owner serializes
+ * inserts and removals (rhashtable takes its own bucket locks besides).
  */
-#include <linux/module.h>
 #include <linux/rhashtable.h>
 #include <lbrctx/shim.h>
 #include "shim_types.h"
@@ -16,38 +15,29 @@ static const struct rhashtable_params lbrctx_hash_params = {
 	.automatic_shrinking = true,
 };
 
-static struct rhashtable lbrctx_hash;
-
-int lbrctx_shim_hash_init(void)
+int lbrctx_shim_hash_init(void *ht)
 {
-	return rhashtable_init(&lbrctx_hash, &lbrctx_hash_params);
+	return rhashtable_init(ht, &lbrctx_hash_params);
 }
 
-void lbrctx_shim_hash_destroy(void)
+void lbrctx_shim_hash_destroy(void *ht)
 {
-	rhashtable_destroy(&lbrctx_hash);
+	rhashtable_destroy(ht);
 }
 
-void lbrctx_shim_hnode_set_key(void *hnode, const void *key)
+void *lbrctx_shim_hash_lookup(void *ht, const void *key)
 {
-	((struct lbrctx_hnode *)hnode)->key = key;
+	return rhashtable_lookup(ht, &key, lbrctx_hash_params);
 }
 
-/* The caller holds rcu_read_lock(); the store lock holds one too (sync.c). */
-void *lbrctx_shim_hash_lookup(const void *key)
+int lbrctx_shim_hash_insert(void *ht, void *hnode)
 {
-	return rhashtable_lookup(&lbrctx_hash, &key, lbrctx_hash_params);
-}
-
-int lbrctx_shim_hash_insert(void *hnode)
-{
-	return rhashtable_lookup_insert_fast(&lbrctx_hash,
-					     &((struct lbrctx_hnode *)hnode)->node,
+	return rhashtable_lookup_insert_fast(ht, &((struct lbrctx_hnode *)hnode)->node,
 					     lbrctx_hash_params);
 }
 
-int lbrctx_shim_hash_remove(void *hnode)
+int lbrctx_shim_hash_remove(void *ht, void *hnode)
 {
-	return rhashtable_remove_fast(&lbrctx_hash, &((struct lbrctx_hnode *)hnode)->node,
+	return rhashtable_remove_fast(ht, &((struct lbrctx_hnode *)hnode)->node,
 				      lbrctx_hash_params);
 }

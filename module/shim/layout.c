@@ -5,13 +5,14 @@
  * DEFINE()/OFFSET() markers into include/generated/lbrctx/layout.h. The C++
  * static_asserts its own mirror types against these values.
  */
+#include <linux/fault-inject.h>
 #include <linux/kbuild.h>
+#include <linux/mutex.h>
 #include <linux/perf_event.h>
-#include <linux/rcupdate.h>
+#include <linux/ptrace.h>
 #include <linux/refcount.h>
 #include <linux/rhashtable-types.h>
-#include <linux/sched.h>
-#include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <asm/fpu/types.h>
 #include "shim_types.h"
 
@@ -19,21 +20,32 @@
 void lbrctx_layout_facts(void);
 void lbrctx_layout_facts(void)
 {
-	COMMENT("Kernel object sizes the C++ headers reserve room for.");
-	DEFINE(LBRCTX_K_SIZEOF_RCU_HEAD, sizeof(struct rcu_head));
-	DEFINE(LBRCTX_K_ALIGNOF_RCU_HEAD, __alignof__(struct rcu_head));
+	COMMENT("Kernel objects the C++ reserves room for (include/lbrctx/k/).");
+	DEFINE(LBRCTX_K_SIZEOF_SPINLOCK, sizeof(spinlock_t));
+	DEFINE(LBRCTX_K_ALIGNOF_SPINLOCK, __alignof__(spinlock_t));
+	DEFINE(LBRCTX_K_SIZEOF_MUTEX, sizeof(struct mutex));
+	DEFINE(LBRCTX_K_ALIGNOF_MUTEX, __alignof__(struct mutex));
+	DEFINE(LBRCTX_K_SIZEOF_LOCK_CLASS_KEY, sizeof(struct lock_class_key));
 	DEFINE(LBRCTX_K_SIZEOF_REFCOUNT, sizeof(refcount_t));
-	DEFINE(LBRCTX_K_SIZEOF_RHASH_HEAD, sizeof(struct rhash_head));
-	DEFINE(LBRCTX_K_SIZEOF_LIST_HEAD, sizeof(struct list_head));
-	DEFINE(LBRCTX_K_ARCH_KMALLOC_MINALIGN, ARCH_KMALLOC_MINALIGN);
+	DEFINE(LBRCTX_K_SIZEOF_RHASHTABLE, sizeof(struct rhashtable));
+	DEFINE(LBRCTX_K_ALIGNOF_RHASHTABLE, __alignof__(struct rhashtable));
 	DEFINE(LBRCTX_K_SIZEOF_HNODE, sizeof(struct lbrctx_hnode));
 	DEFINE(LBRCTX_K_ALIGNOF_HNODE, __alignof__(struct lbrctx_hnode));
+	OFFSET(LBRCTX_K_HNODE_KEY, lbrctx_hnode, key);
+	DEFINE(LBRCTX_K_SIZEOF_HLIST_HEAD, sizeof(struct hlist_head));
+	DEFINE(LBRCTX_K_SIZEOF_PT_REGS, sizeof(struct pt_regs));
+	DEFINE(LBRCTX_K_ALIGNOF_PT_REGS, __alignof__(struct pt_regs));
+#ifdef CONFIG_FAULT_INJECTION
+	DEFINE(LBRCTX_K_SIZEOF_FAULT_ATTR, sizeof(struct fault_attr));
+#else
+	DEFINE(LBRCTX_K_SIZEOF_FAULT_ATTR, 0);
+#endif
 	BLANK();
 	COMMENT("XSAVE area layout (Intel SDM Vol. 1, 13.4).");
 	DEFINE(LBRCTX_K_SIZEOF_FXREGS, sizeof(struct fxregs_state));
 	DEFINE(LBRCTX_K_SIZEOF_XSTATE_HEADER, sizeof(struct xstate_header));
-	DEFINE(LBRCTX_K_XFEATURE_LBR, XFEATURE_LBR);
 	DEFINE(LBRCTX_K_XFEATURE_MASK_FPSSE, XFEATURE_MASK_FPSSE);
+	DEFINE(LBRCTX_K_XFEATURE_MASK_LBR, XFEATURE_MASK_LBR);
 	BLANK();
 	COMMENT("Arch LBR state component (Intel SDM Vol. 3B, 18.1.3; asm/fpu/types.h).");
 	DEFINE(LBRCTX_K_SIZEOF_ARCH_LBR_STATE, sizeof(struct arch_lbr_state));
@@ -44,26 +56,19 @@ void lbrctx_layout_facts(void)
 	OFFSET(LBRCTX_K_ARCH_LBR_LER_INFO, arch_lbr_state, ler_info);
 	OFFSET(LBRCTX_K_ARCH_LBR_ENTRIES, arch_lbr_state, entries);
 	DEFINE(LBRCTX_K_SIZEOF_LBR_ENTRY, sizeof(struct lbr_entry));
-	OFFSET(LBRCTX_K_LBR_ENTRY_FROM, lbr_entry, from);
-	OFFSET(LBRCTX_K_LBR_ENTRY_TO, lbr_entry, to);
-	OFFSET(LBRCTX_K_LBR_ENTRY_INFO, lbr_entry, info);
 }
 
 /* Errno values, so the C++ returns exactly the kernel's. */
 void lbrctx_layout_errnos(void);
 void lbrctx_layout_errnos(void)
 {
-	DEFINE(LBRCTX_K_EPERM, EPERM);
 	DEFINE(LBRCTX_K_ENOENT, ENOENT);
 	DEFINE(LBRCTX_K_ESRCH, ESRCH);
 	DEFINE(LBRCTX_K_EAGAIN, EAGAIN);
 	DEFINE(LBRCTX_K_ENOMEM, ENOMEM);
-	DEFINE(LBRCTX_K_EACCES, EACCES);
 	DEFINE(LBRCTX_K_EBUSY, EBUSY);
-	DEFINE(LBRCTX_K_EEXIST, EEXIST);
 	DEFINE(LBRCTX_K_ENODEV, ENODEV);
 	DEFINE(LBRCTX_K_EINVAL, EINVAL);
-	DEFINE(LBRCTX_K_ENOSPC, ENOSPC);
 	DEFINE(LBRCTX_K_E2BIG, E2BIG);
 	DEFINE(LBRCTX_K_EOPNOTSUPP, EOPNOTSUPP);
 }
@@ -75,7 +80,6 @@ void lbrctx_layout_perf(void)
 	DEFINE(LBRCTX_K_PERF_SAMPLE_RAW, PERF_SAMPLE_RAW);
 	DEFINE(LBRCTX_K_PERF_SAMPLE_AUX, PERF_SAMPLE_AUX);
 	DEFINE(LBRCTX_K_PERF_SAMPLE_BRANCH_STACK, PERF_SAMPLE_BRANCH_STACK);
-	DEFINE(LBRCTX_K_PERF_SAMPLE_READ, PERF_SAMPLE_READ);
 	DEFINE(LBRCTX_K_BR_USER, PERF_SAMPLE_BRANCH_USER);
 	DEFINE(LBRCTX_K_BR_KERNEL, PERF_SAMPLE_BRANCH_KERNEL);
 	DEFINE(LBRCTX_K_BR_HV, PERF_SAMPLE_BRANCH_HV);
@@ -90,12 +94,21 @@ void lbrctx_layout_perf(void)
 	DEFINE(LBRCTX_K_BR_TYPE_SAVE, PERF_SAMPLE_BRANCH_TYPE_SAVE);
 	DEFINE(LBRCTX_K_BR_HW_INDEX, PERF_SAMPLE_BRANCH_HW_INDEX);
 	DEFINE(LBRCTX_K_BR_PRIV_SAVE, PERF_SAMPLE_BRANCH_PRIV_SAVE);
-	DEFINE(LBRCTX_K_BR_MAX, PERF_SAMPLE_BRANCH_MAX);
+	DEFINE(LBRCTX_K_PERF_BR_UNKNOWN, PERF_BR_UNKNOWN);
+	DEFINE(LBRCTX_K_PERF_BR_COND, PERF_BR_COND);
+	DEFINE(LBRCTX_K_PERF_BR_UNCOND, PERF_BR_UNCOND);
+	DEFINE(LBRCTX_K_PERF_BR_IND, PERF_BR_IND);
+	DEFINE(LBRCTX_K_PERF_BR_CALL, PERF_BR_CALL);
+	DEFINE(LBRCTX_K_PERF_BR_IND_CALL, PERF_BR_IND_CALL);
+	DEFINE(LBRCTX_K_PERF_BR_RET, PERF_BR_RET);
+	DEFINE(LBRCTX_K_PERF_BR_PRIV_USER, PERF_BR_PRIV_USER);
+	DEFINE(LBRCTX_K_PERF_BR_PRIV_KERNEL, PERF_BR_PRIV_KERNEL);
+	DEFINE(LBRCTX_K_SIZEOF_PERF_BRANCH_ENTRY, sizeof(struct perf_branch_entry));
+	DEFINE(LBRCTX_K_SIZEOF_PERF_BRANCH_STACK, sizeof(struct perf_branch_stack));
 	DEFINE(LBRCTX_K_PERF_EF_START, PERF_EF_START);
 	DEFINE(LBRCTX_K_PERF_EF_RELOAD, PERF_EF_RELOAD);
 	DEFINE(LBRCTX_K_PERF_EF_UPDATE, PERF_EF_UPDATE);
 	DEFINE(LBRCTX_K_PERF_HES_STOPPED, PERF_HES_STOPPED);
 	DEFINE(LBRCTX_K_PERF_HES_UPTODATE, PERF_HES_UPTODATE);
 	DEFINE(LBRCTX_K_NSEC_PER_SEC, NSEC_PER_SEC);
-	DEFINE(LBRCTX_K_XFEATURE_MASK_LBR, XFEATURE_MASK_LBR);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module entry points. The work is done by the C++ core; this file only
- * gives it the kernel's module_init/module_exit hooks and the metadata.
+ * Module entry points and parameters. The work is done by the C++ core
+ * (module/core.cpp); this file gives it the kernel's module_init and
+ * module_exit hooks and the metadata.
  */
 #include <linux/module.h>
 #include <lbrctx/shim.h>
@@ -16,10 +17,10 @@ static void __exit lbrctx_exit(void)
 	lbrctx_core_exit();
 }
 
-static char *probes = "vfs_read,vfs_write,lbrctx_tchain_*";
+static char *probes;
 module_param(probes, charp, 0444);
 MODULE_PARM_DESC(probes,
-		 "Kernel functions whose calls and returns feed the emulated LBR: up to 8 glob patterns, comma-separated (default vfs_read,vfs_write,lbrctx_tchain_*). Change at run time through /sys/kernel/debug/lbrctx/probes.");
+		 "Kernel functions whose calls and returns feed the emulated LBR: up to 8 comma-separated names, or globs with the fprobe source (default vfs_read,vfs_write,lbrctx_tchain_*; lbrctx_tchain_f1,f2,f3 by name with the kretprobe source). Change at run time through /sys/kernel/debug/lbrctx/probes.");
 
 static bool save_restore = true;
 module_param(save_restore, bool, 0644);
@@ -41,5 +42,5 @@ module_exit(lbrctx_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("lbrctx developers");
-MODULE_VERSION("0.6.0");
+MODULE_VERSION("0.7.0");
 MODULE_DESCRIPTION("Per-task LBR call-stack PMU with an emulated Arch LBR unit");

@@ -1,24 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lbrctx perf PMU: registration, sysfs attributes and the kernel-typed
- * callbacks. Each callback forwards to the C++ (module/pmu.cpp), which owns
- * the logic; this file only converts between kernel types and the
- * fixed-width ones of include/lbrctx/shim.h.
- *
- * Samples go through exported interfaces only. perf_event_overflow() and
- * perf_event_output() are not exported; perf_tp_event() and
- * perf_swevent_get_recursion_context() are. Each event owns an hlist that
- * holds only itself, so perf_tp_event() over it reaches exactly that event,
- * and the event's overflow_handler is wrapped at event_init so that the
- * branch stack of the sample being emitted is attached before the core's
- * handler writes the record.
+ * The lbrctx perf PMU: the struct pmu and its sysfs attributes, the kernel
+ * callbacks (each calls one C++ function of module/pmu.cpp), and wrappers
+ * for the event fields and the exported perf interfaces the C++ uses.
  */
-#include <linux/hardirq.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
-#include <linux/percpu.h>
 #include <linux/perf_event.h>
-#include <linux/sched.h>
 #include <linux/trace_events.h>
 #include <linux/version.h>
 #include <asm/irq_regs.h>
@@ -27,267 +15,20 @@
 static struct pmu lbrctx_pmu;
 
 static_assert(sizeof(struct hlist_head) == sizeof(void *));
-static_assert(sizeof(struct lbrctx_branch_rec) == 3 * sizeof(u64));
-
-/* The branch stack being emitted on this CPU, per recursion context. */
-struct lbrctx_emit {
-	struct lbrctx_ev *ev;
-	const struct lbrctx_snapshot *snap;
-	int rctx;
-};
-
-struct lbrctx_brs {
-	struct perf_branch_stack stack;
-	struct perf_branch_entry entries[LBRCTX_SNAP_MAX];
-};
-
-static DEFINE_PER_CPU(struct lbrctx_emit, lbrctx_emit_cur);
-static DEFINE_PER_CPU(struct lbrctx_brs[PERF_NR_CONTEXTS], lbrctx_brs);
-
-static struct perf_event *lbrctx_event(struct lbrctx_ev *ev)
-{
-	return ev->event;
-}
-
-/* Arch LBR INFO.BR_TYPE to perf's generic branch type. */
-static u8 lbrctx_br_type(u64 info)
-{
-	switch ((info >> 56) & 0xf) {
-	case 0: return PERF_BR_COND;
-	case 1: return PERF_BR_IND;
-	case 2: return PERF_BR_UNCOND;
-	case 3: return PERF_BR_IND_CALL;
-	case 4: return PERF_BR_CALL;
-	case 5: return PERF_BR_RET;
-	default: return PERF_BR_UNKNOWN;
-	}
-}
-
-static void lbrctx_save_brstack(struct perf_event *event, struct perf_sample_data *data,
-				const struct lbrctx_emit *cur)
-{
-	struct lbrctx_brs *brs = this_cpu_ptr(&lbrctx_brs[cur->rctx]);
-	u32 flags = cur->ev->br_flags;
-	u32 i, nr = min_t(u32, cur->snap->nr, LBRCTX_SNAP_MAX);
-
-	/* 6.12's helper neither checks nor clamps, and 7.x warns on a second save. */
-	if (!has_branch_stack(event) || (data->sample_flags & PERF_SAMPLE_BRANCH_STACK))
-		return;
-	nr = min_t(u32, nr, event->attr.sample_max_stack);
-	for (i = 0; i < nr; i++) {
-		const struct lbrctx_branch_rec *r = &cur->snap->rec[i];
-		struct perf_branch_entry *e = &brs->entries[i];
-
-		memset(e, 0, sizeof(*e));
-		e->from = r->from;
-		e->to = r->to;
-		if (!(flags & LBRCTX_BR_NO_CYCLES) && (r->info & BIT_ULL(60)))
-			e->cycles = r->info & 0xffff;
-		if (flags & LBRCTX_BR_TYPE_SAVE)
-			e->type = lbrctx_br_type(r->info);
-		if (flags & LBRCTX_BR_PRIV_SAVE)
-			e->priv = PERF_BR_PRIV_KERNEL;
-	}
-	brs->stack.nr = nr;
-	/* As Arch LBR: no raw index, the records are already in order. */
-	brs->stack.hw_idx = -1ULL;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
-	perf_sample_save_brstack(data, event, &brs->stack, NULL);
-#else
-	data->br_stack = &brs->stack;
-	data->sample_flags |= PERF_SAMPLE_BRANCH_STACK;
-#endif
-}
-
-/*
- * The wrapped overflow handler: same context as the emitter (hard IRQ for
- * the hrtimer, preemption off for the branch source). Attaches the branch
- * stack of the sample lbrctx is emitting, then runs the core's handler.
- */
-static void lbrctx_overflow(struct perf_event *event, struct perf_sample_data *data,
-			    struct pt_regs *regs)
-{
-	struct lbrctx_ev *ev = event->pmu_private;
-	struct lbrctx_emit *cur = this_cpu_ptr(&lbrctx_emit_cur);
-	perf_overflow_handler_t orig = ev->orig_handler;
-
-	if (cur->ev == ev && cur->snap)
-		lbrctx_save_brstack(event, data, cur);
-	orig(event, data, regs);
-}
-
-int lbrctx_shim_emit(struct lbrctx_ev *ev, u64 count, const struct lbrctx_snapshot *snap,
-		     bool irq_regs)
-{
-	struct perf_event *event = lbrctx_event(ev);
-	struct lbrctx_emit *cur, saved;
-	struct pt_regs caller, *regs;
-	u64 record[2] = { 0, 0 };
-	int rctx;
-
-	BUILD_BUG_ON(sizeof(struct trace_entry) > sizeof(record));
-	if (irq_regs) {
-		regs = get_irq_regs();
-		if (!regs)
-			return -EAGAIN;
-	} else {
-		perf_fetch_caller_regs(&caller);
-		regs = &caller;
-	}
-	/* perf_tp_event() filters exclude_kernel only. */
-	if (event->attr.exclude_user && user_mode(regs))
-		return -EAGAIN;
-	if (event->attr.exclude_idle && is_idle_task(current))
-		return -EAGAIN;
-	rctx = perf_swevent_get_recursion_context();
-	if (rctx < 0)
-		return -EBUSY;
-	cur = this_cpu_ptr(&lbrctx_emit_cur);
-	saved = *cur;
-	cur->ev = ev;
-	cur->snap = snap;
-	cur->rctx = rctx;
-	/* Puts the recursion context. */
-	perf_tp_event(0, count, record, sizeof(record), regs, (struct hlist_head *)&ev->head,
-		      rctx, NULL);
-	*cur = saved;
-	return 0;
-}
-
-u32 lbrctx_shim_hw_state(struct lbrctx_ev *ev)
-{
-	return lbrctx_event(ev)->hw.state;
-}
-
-void lbrctx_shim_set_hw_state(struct lbrctx_ev *ev, u32 state)
-{
-	lbrctx_event(ev)->hw.state = state;
-}
-
-void lbrctx_shim_event_add_count(struct lbrctx_ev *ev, u64 n)
-{
-	local64_add(n, &lbrctx_event(ev)->count);
-}
-
-u64 lbrctx_shim_event_count(struct lbrctx_ev *ev)
-{
-	return local64_read(&lbrctx_event(ev)->count);
-}
-
-/* The way cpu-clock turns freq into a fixed period: the core's adjustment never runs here. */
-void lbrctx_shim_event_set_period(struct lbrctx_ev *ev, u64 period)
-{
-	struct perf_event *event = lbrctx_event(ev);
-	struct hw_perf_event *hwc = &event->hw;
-
-	event->attr.sample_period = period;
-	event->attr.freq = 0;
-	hwc->sample_period = period;
-	hwc->last_period = period;
-	local64_set(&hwc->period_left, period);
-}
-
-u64 lbrctx_shim_event_period(struct lbrctx_ev *ev)
-{
-	return lbrctx_event(ev)->hw.sample_period;
-}
-
-/* Hard IRQ, on the event's CPU. */
-static enum hrtimer_restart lbrctx_timer_fn(struct hrtimer *t)
-{
-	struct perf_event *event = container_of(t, struct perf_event, hw.hrtimer);
-	u64 next = lbrctx_pmu_tick(event->pmu_private);
-
-	if (!next)
-		return HRTIMER_NORESTART;
-	hrtimer_forward_now(t, ns_to_ktime(next));
-	return HRTIMER_RESTART;
-}
-
-void lbrctx_shim_timer_init(struct lbrctx_ev *ev)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
-	hrtimer_setup(&lbrctx_event(ev)->hw.hrtimer, lbrctx_timer_fn, CLOCK_MONOTONIC,
-		      HRTIMER_MODE_REL_HARD);
-#else
-	hrtimer_init(&lbrctx_event(ev)->hw.hrtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-	lbrctx_event(ev)->hw.hrtimer.function = lbrctx_timer_fn;
-#endif
-}
-
-void lbrctx_shim_timer_start(struct lbrctx_ev *ev, u64 ns)
-{
-	hrtimer_start(&lbrctx_event(ev)->hw.hrtimer, ns_to_ktime(ns),
-		      HRTIMER_MODE_REL_PINNED_HARD);
-}
-
-/* From ->stop, which throttling may call inside the callback: never wait. */
-void lbrctx_shim_timer_try_cancel(struct lbrctx_ev *ev)
-{
-	hrtimer_try_to_cancel(&lbrctx_event(ev)->hw.hrtimer);
-}
-
-/* Task context (event destroy): the event is off every CPU by now. */
-void lbrctx_shim_timer_cancel(struct lbrctx_ev *ev)
-{
-	hrtimer_cancel(&lbrctx_event(ev)->hw.hrtimer);
-}
-
-/* Task context: perf_event_open(), or fork for inherited events. */
-static void lbrctx_pmu_destroy_cb(struct perf_event *event)
-{
-	lbrctx_pmu_event_destroy(event->pmu_private);
-}
 
 /*
  * event_init: task context (perf_event_open(), or copy_process() for an
- * inherited child), may sleep. The core has set overflow_handler and, for
- * a per-task event, hw.target before calling it.
+ * inherited child), may sleep.
  */
-static int lbrctx_event_init(struct perf_event *event)
+static int lbrctx_event_init_cb(struct perf_event *event)
 {
-	struct lbrctx_attr a = {};
-	struct lbrctx_ev *ev;
-	int ret;
+	return lbrctx_pmu_event_init(event);
+}
 
-	if (event->attr.type != event->pmu->type)
-		return -ENOENT;
-	a.config = event->attr.config;
-	a.config1 = event->attr.config1;
-	a.config2 = event->attr.config2;
-	a.period = event->attr.sample_period;
-	a.sample_type = event->attr.sample_type;
-	a.branch_sample_type = event->attr.branch_sample_type;
-	a.cpu = event->cpu;
-	a.freq = event->attr.freq;
-	a.exclude_user = event->attr.exclude_user;
-	a.exclude_kernel = event->attr.exclude_kernel;
-	a.exclude_idle = event->attr.exclude_idle;
-	a.inherit = event->attr.inherit;
-	a.sigtrap = event->attr.sigtrap;
-	a.precise_ip = event->attr.precise_ip;
-	a.foreign_leader = event->group_leader != event && event->group_leader->pmu != event->pmu;
-	a.has_task = !!(event->attach_state & PERF_ATTACH_TASK);
-	a.task = event->hw.target;
-	a.has_parent = !!event->parent;
-	a.parent_ev = event->parent ? event->parent->pmu_private : NULL;
-
-	ret = lbrctx_pmu_event_init(&a, &ev);
-	if (ret)
-		return ret;
-	INIT_HLIST_HEAD((struct hlist_head *)&ev->head);
-	ev->event = event;
-	event->pmu_private = ev;
-	/* An inherited child copies the parent's, already wrapped, handler. */
-	if (event->overflow_handler == lbrctx_overflow)
-		ev->orig_handler = a.parent_ev->orig_handler;
-	else
-		ev->orig_handler = event->overflow_handler;
-	WRITE_ONCE(event->overflow_handler, lbrctx_overflow);
-	hlist_add_head_rcu(&event->hlist_entry, (struct hlist_head *)&ev->head);
-	lbrctx_pmu_event_ready(ev);
-	event->destroy = lbrctx_pmu_destroy_cb;
-	return 0;
+/* Task context: the event is off every CPU. */
+static void lbrctx_destroy_cb(struct perf_event *event)
+{
+	lbrctx_pmu_event_destroy(event->pmu_private);
 }
 
 /* add/del/start/stop/read: IRQs off, on the event's CPU (context switch or IPI). */
@@ -315,6 +56,25 @@ static void lbrctx_stop_cb(struct perf_event *event, int flags)
 static void lbrctx_read_cb(struct perf_event *event)
 {
 	lbrctx_pmu_read(event->pmu_private);
+}
+
+/* The event's hrtimer: hard IRQ, on the event's CPU. */
+static enum hrtimer_restart lbrctx_timer_cb(struct hrtimer *t)
+{
+	struct perf_event *event = container_of(t, struct perf_event, hw.hrtimer);
+	u64 next = lbrctx_pmu_tick(event->pmu_private);
+
+	if (!next)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ns_to_ktime(next));
+	return HRTIMER_RESTART;
+}
+
+/* The wrapped overflow handler: the emitter's context (hard IRQ or preemption off). */
+static void lbrctx_overflow_cb(struct perf_event *event, struct perf_sample_data *data,
+			       struct pt_regs *regs)
+{
+	lbrctx_pmu_overflow(event, data, regs);
 }
 
 /* sysfs: /sys/bus/event_source/devices/lbrctx/{format,events}. */
@@ -381,7 +141,7 @@ static struct pmu lbrctx_pmu = {
 	.task_ctx_nr = perf_sw_context,
 	.capabilities = PERF_PMU_CAP_NO_NMI,
 	.attr_groups = lbrctx_attr_groups,
-	.event_init = lbrctx_event_init,
+	.event_init = lbrctx_event_init_cb,
 	.add = lbrctx_add_cb,
 	.del = lbrctx_del_cb,
 	.start = lbrctx_start_cb,
@@ -400,68 +160,177 @@ void lbrctx_shim_pmu_unregister(void)
 	perf_pmu_unregister(&lbrctx_pmu);
 }
 
-/* In-kernel counters for the lbrctx_pmu KUnit suite (task context). */
-void *lbrctx_kt_counter_create(const struct lbrctx_kattr *k, s32 cpu, void *task, int *err)
-{
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = k->type ? k->type : lbrctx_pmu.type,
-		.config = k->config,
-		.config1 = k->config1,
-		.sample_period = k->period,
-		.sample_type = k->sample_type,
-		.branch_sample_type = k->branch_sample_type,
-		.freq = k->freq,
-		.exclude_kernel = k->exclude_kernel,
-		.exclude_user = k->exclude_user,
-		.disabled = k->disabled,
-	};
-	struct perf_event *event;
-
-	event = perf_event_create_kernel_counter(&attr, cpu, task, NULL, NULL);
-	if (IS_ERR(event)) {
-		*err = PTR_ERR(event);
-		return NULL;
-	}
-	*err = 0;
-	return event;
-}
-EXPORT_SYMBOL_GPL(lbrctx_kt_counter_create);
-
-void lbrctx_kt_counter_release(void *event)
-{
-	perf_event_release_kernel(event);
-}
-EXPORT_SYMBOL_GPL(lbrctx_kt_counter_release);
-
-u64 lbrctx_kt_counter_read(void *event)
-{
-	u64 enabled, running;
-
-	return perf_event_read_value(event, &enabled, &running);
-}
-EXPORT_SYMBOL_GPL(lbrctx_kt_counter_read);
-
-void lbrctx_kt_counter_enable(void *event)
-{
-	perf_event_enable(event);
-}
-EXPORT_SYMBOL_GPL(lbrctx_kt_counter_enable);
-
-void lbrctx_kt_counter_disable(void *event)
-{
-	perf_event_disable(event);
-}
-EXPORT_SYMBOL_GPL(lbrctx_kt_counter_disable);
-
-u32 lbrctx_kt_pmu_type(void)
+u32 lbrctx_shim_pmu_type(void)
 {
 	return lbrctx_pmu.type;
 }
-EXPORT_SYMBOL_GPL(lbrctx_kt_pmu_type);
 
-u32 lbrctx_kt_sw_pmu_type(void)
+void lbrctx_shim_event_attr(void *ev, struct lbrctx_attr *a)
 {
-	return PERF_TYPE_SOFTWARE;
+	struct perf_event *event = ev;
+	const struct perf_event_attr *attr = &event->attr;
+
+	*a = (struct lbrctx_attr) {
+		.config = attr->config,
+		.config1 = attr->config1,
+		.config2 = attr->config2,
+		.period = attr->sample_period,
+		.sample_type = attr->sample_type,
+		.branch_sample_type = attr->branch_sample_type,
+		.cpu = event->cpu,
+		.sample_max_stack = attr->sample_max_stack,
+		.type_is_ours = attr->type == event->pmu->type,
+		.freq = attr->freq,
+		.exclude_user = attr->exclude_user,
+		.exclude_kernel = attr->exclude_kernel,
+		.exclude_idle = attr->exclude_idle,
+		.sigtrap = attr->sigtrap,
+		.precise_ip = attr->precise_ip,
+		.foreign_leader = event->group_leader != event &&
+				  event->group_leader->pmu != event->pmu,
+		.has_task = !!(event->attach_state & PERF_ATTACH_TASK),
+		.task = event->hw.target,
+		.parent = event->parent,
+	};
 }
-EXPORT_SYMBOL_GPL(lbrctx_kt_sw_pmu_type);
+
+void *lbrctx_shim_event_private(void *event)
+{
+	return ((struct perf_event *)event)->pmu_private;
+}
+
+void lbrctx_shim_event_setup(void *ev, void *priv)
+{
+	struct perf_event *event = ev;
+
+	event->pmu_private = priv;
+	WRITE_ONCE(event->overflow_handler, lbrctx_overflow_cb);
+	event->destroy = lbrctx_destroy_cb;
+}
+
+void *lbrctx_shim_event_handler(void *event)
+{
+	return ((struct perf_event *)event)->overflow_handler;
+}
+
+bool lbrctx_shim_handler_is_lbrctx(void *handler)
+{
+	return handler == lbrctx_overflow_cb;
+}
+
+void lbrctx_shim_event_hlist_add(void *ev, void *head)
+{
+	struct perf_event *event = ev;
+
+	INIT_HLIST_HEAD((struct hlist_head *)head);
+	hlist_add_head_rcu(&event->hlist_entry, head);
+}
+
+u32 lbrctx_shim_event_hw_state(void *event)
+{
+	return ((struct perf_event *)event)->hw.state;
+}
+
+void lbrctx_shim_event_set_hw_state(void *event, u32 state)
+{
+	((struct perf_event *)event)->hw.state = state;
+}
+
+void lbrctx_shim_event_add_count(void *event, u64 n)
+{
+	local64_add(n, &((struct perf_event *)event)->count);
+}
+
+void lbrctx_shim_event_set_period(void *ev, u64 period)
+{
+	struct perf_event *event = ev;
+	struct hw_perf_event *hwc = &event->hw;
+
+	event->attr.sample_period = period;
+	event->attr.freq = 0;
+	hwc->sample_period = period;
+	hwc->last_period = period;
+	local64_set(&hwc->period_left, period);
+}
+
+u64 lbrctx_shim_event_period(void *event)
+{
+	return ((struct perf_event *)event)->hw.sample_period;
+}
+
+void lbrctx_shim_timer_init(void *ev)
+{
+	struct perf_event *event = ev;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+	hrtimer_setup(&event->hw.hrtimer, lbrctx_timer_cb, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+#else
+	hrtimer_init(&event->hw.hrtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	event->hw.hrtimer.function = lbrctx_timer_cb;
+#endif
+}
+
+void lbrctx_shim_timer_start(void *event, u64 ns)
+{
+	hrtimer_start(&((struct perf_event *)event)->hw.hrtimer, ns_to_ktime(ns),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+/* From ->stop, which throttling may call inside the callback: never wait. */
+void lbrctx_shim_timer_try_cancel(void *event)
+{
+	hrtimer_try_to_cancel(&((struct perf_event *)event)->hw.hrtimer);
+}
+
+void lbrctx_shim_timer_cancel(void *event)
+{
+	hrtimer_cancel(&((struct perf_event *)event)->hw.hrtimer);
+}
+
+void *lbrctx_shim_irq_regs(void)
+{
+	return get_irq_regs();
+}
+
+void lbrctx_shim_caller_regs(void *regs)
+{
+	perf_fetch_caller_regs(regs);
+}
+
+bool lbrctx_shim_regs_user_mode(const void *regs)
+{
+	return user_mode((struct pt_regs *)regs);
+}
+
+int lbrctx_shim_swevent_recursion_get(void)
+{
+	return perf_swevent_get_recursion_context();
+}
+
+void lbrctx_shim_tp_event(u64 count, void *regs, void *head, int rctx)
+{
+	u64 record[2] = { 0, 0 };
+
+	BUILD_BUG_ON(sizeof(struct trace_entry) > sizeof(record));
+	perf_tp_event(0, count, record, sizeof(record), regs, head, rctx, NULL);
+}
+
+/* 6.12's helper neither checks nor clamps, and 7.x warns on a second save. */
+void lbrctx_shim_sample_brstack(void *event, void *d, void *stack)
+{
+	struct perf_sample_data *data = d;
+
+	if (!has_branch_stack(event) || (data->sample_flags & PERF_SAMPLE_BRANCH_STACK))
+		return;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	perf_sample_save_brstack(data, event, stack, NULL);
+#else
+	data->br_stack = stack;
+	data->sample_flags |= PERF_SAMPLE_BRANCH_STACK;
+#endif
+}
+
+void lbrctx_shim_call_handler(void *handler, void *event, void *data, void *regs)
+{
+	((perf_overflow_handler_t)handler)(event, data, regs);
+}

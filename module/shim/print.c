@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* printk wrappers: C++ cannot use the printk() macro family. */
 #include <linux/bug.h>
-#include <linux/module.h>
 #include <linux/printk.h>
 #include <linux/ratelimit.h>
 #include <lbrctx/shim.h>
@@ -15,11 +14,8 @@ static void lbrctx_vlog(enum lbrctx_log_level level, struct va_format *vaf)
 	case LBRCTX_LOG_WARNING:
 		pr_warn("lbrctx: %pV", vaf);
 		break;
-	case LBRCTX_LOG_INFO:
-		pr_info("lbrctx: %pV", vaf);
-		break;
 	default:
-		pr_debug("lbrctx: %pV", vaf);
+		pr_info("lbrctx: %pV", vaf);
 		break;
 	}
 }
@@ -35,7 +31,6 @@ void lbrctx_shim_log(enum lbrctx_log_level level, const char *fmt, ...)
 	lbrctx_vlog(level, &vaf);
 	va_end(args);
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_log);
 
 void lbrctx_shim_log_rl(enum lbrctx_log_level level, const char *fmt, ...)
 {
@@ -51,10 +46,19 @@ void lbrctx_shim_log_rl(enum lbrctx_log_level level, const char *fmt, ...)
 	lbrctx_vlog(level, &vaf);
 	va_end(args);
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_log_rl);
 
 bool lbrctx_shim_warn(bool cond, const char *what, const char *file, int line)
 {
 	return WARN(cond, "lbrctx: invariant broken: %s at %s:%d\n", what, file, line);
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_warn);
+
+int lbrctx_shim_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list args;
+	int n;
+
+	va_start(args, fmt);
+	n = vscnprintf(buf, size, fmt, args);
+	va_end(args);
+	return n;
+}

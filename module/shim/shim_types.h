@@ -9,7 +9,7 @@
 
 #include <linux/rhashtable-types.h>
 
-/* A hash node keyed by a task pointer; embedded in struct lbrctx_task_data. */
+/* A hash node keyed by a pointer; the C++'s k::HashNode mirrors it. */
 struct lbrctx_hnode {
 	struct rhash_head node;
 	const void *key;

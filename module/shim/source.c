@@ -10,7 +10,8 @@
  * ftrace's recursion lock; any of task, softirq, hard IRQ or NMI.
  *
  * Without CONFIG_FPROBE the source is a kretprobe per function, and a
- * pattern must then be an exact function name.
+ * pattern must then be an exact function name (module/source.cpp refuses
+ * globs for it).
  *
  * lbrctx's own C++ is built without -mfentry, and the shim objects of
  * lbrctx.ko are built without the ftrace flags (Kbuild), so the source
@@ -18,24 +19,10 @@
  */
 #include <linux/fprobe.h>
 #include <linux/kprobes.h>
-#include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/ptrace.h>
 #include <linux/version.h>
 #include <linux/workqueue.h>
 #include <lbrctx/shim.h>
-
-static DEFINE_MUTEX(lbrctx_source_mutex);
-
-void lbrctx_shim_source_mutex_lock(void)
-{
-	mutex_lock(&lbrctx_source_mutex);
-}
-
-void lbrctx_shim_source_mutex_unlock(void)
-{
-	mutex_unlock(&lbrctx_source_mutex);
-}
 
 static void lbrctx_reap_fn(struct work_struct *w)
 {
@@ -44,12 +31,12 @@ static void lbrctx_reap_fn(struct work_struct *w)
 static DECLARE_WORK(lbrctx_reap_work, lbrctx_reap_fn);
 
 /* The last event is gone: unregister later, outside perf's locks. */
-void lbrctx_shim_schedule_reap(void)
+void lbrctx_shim_reap_schedule(void)
 {
 	schedule_work(&lbrctx_reap_work);
 }
 
-void lbrctx_shim_flush_reap(void)
+void lbrctx_shim_reap_cancel(void)
 {
 	cancel_work_sync(&lbrctx_reap_work);
 }
@@ -100,17 +87,12 @@ static void lbrctx_fp_exit(struct fprobe *fp, unsigned long ip, unsigned long re
 }
 #endif
 
-const char *lbrctx_shim_source_name(void)
+enum lbrctx_source_kind lbrctx_shim_source_kind(void)
 {
-	return "fprobe (function entry and return, globs)";
+	return LBRCTX_SOURCE_FPROBE;
 }
 
-bool lbrctx_shim_source_available(void)
-{
-	return true;
-}
-
-/* Task context, source mutex held. */
+/* Task context, the source's mutex held. */
 int lbrctx_shim_probe_register(u32 slot, const char *glob)
 {
 	struct fprobe *fp = &lbrctx_fprobes[slot];
@@ -155,22 +137,16 @@ static int lbrctx_krp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-const char *lbrctx_shim_source_name(void)
+enum lbrctx_source_kind lbrctx_shim_source_kind(void)
 {
-	return "kretprobe (no CONFIG_FPROBE in this kernel: exact function names, no globs)";
+	return LBRCTX_SOURCE_KRETPROBE;
 }
 
-bool lbrctx_shim_source_available(void)
-{
-	return true;
-}
-
+/* Task context; @name is an exact function name (the C++ refuses globs). */
 int lbrctx_shim_probe_register(u32 slot, const char *name)
 {
 	struct kretprobe *rp = &lbrctx_krps[slot];
 
-	if (strpbrk(name, "*?["))
-		return -EOPNOTSUPP;	/* kretprobes take exact names */
 	memset(rp, 0, sizeof(*rp));
 	rp->kp.symbol_name = name;
 	rp->entry_handler = lbrctx_krp_entry;
@@ -191,14 +167,9 @@ u64 lbrctx_shim_probe_missed(u32 slot)
 
 #else
 
-const char *lbrctx_shim_source_name(void)
+enum lbrctx_source_kind lbrctx_shim_source_kind(void)
 {
-	return "none";
-}
-
-bool lbrctx_shim_source_available(void)
-{
-	return false;
+	return LBRCTX_SOURCE_NONE;
 }
 
 int lbrctx_shim_probe_register(u32 slot, const char *glob)

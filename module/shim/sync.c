@@ -1,47 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0
-/* RCU, refcount_t and the store's locks, for the C++. */
-#include <linux/module.h>
+/*
+ * Locks, RCU, refcount_t and interrupt state, for the C++ objects that own
+ * them (include/lbrctx/k/). The storage is the C++'s, sized by the
+ * generated layout.
+ */
+#include <linux/irqflags.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <lbrctx/shim.h>
 
-/*
- * The store's lock: taken for every change to the hash table and the
- * object list (task context, or a tracepoint probe). Never taken from the
- * sched_switch path, which only reads under RCU.
- */
-static DEFINE_SPINLOCK(lbrctx_store_lock);
-/* Serializes global attach and detach, which may sleep. */
-static DEFINE_MUTEX(lbrctx_global_mutex);
+/* struct lbrctx_rcu's head is a struct rcu_head (include/lbrctx/shim.h). */
+static_assert(sizeof(struct rcu_head) == sizeof(((struct lbrctx_rcu *)0)->head));
+static_assert(__alignof__(struct rcu_head) <= __alignof__(struct lbrctx_rcu));
+
+void lbrctx_shim_spin_lock_init(void *lock, const char *name, void *key)
+{
+#ifdef CONFIG_DEBUG_SPINLOCK
+	__raw_spin_lock_init(spinlock_check(lock), name, key, LD_WAIT_CONFIG);
+#else
+	spin_lock_init((spinlock_t *)lock);
+#endif
+}
+
+void lbrctx_shim_spin_lock(void *lock)
+{
+	spin_lock(lock);
+}
+
+void lbrctx_shim_spin_unlock(void *lock)
+{
+	spin_unlock(lock);
+}
+
+void lbrctx_shim_mutex_init(void *mutex, const char *name, void *key)
+{
+	__mutex_init(mutex, name, key);
+}
+
+void lbrctx_shim_mutex_lock(void *mutex)
+{
+	mutex_lock(mutex);
+}
+
+void lbrctx_shim_mutex_unlock(void *mutex)
+{
+	mutex_unlock(mutex);
+}
 
 void lbrctx_shim_rcu_read_lock(void)
 {
 	rcu_read_lock();
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_rcu_read_lock);
 
 void lbrctx_shim_rcu_read_unlock(void)
 {
 	rcu_read_unlock();
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_rcu_read_unlock);
+
+/* Softirq: the one trampoline every C++ RcuHead goes through. */
+static void lbrctx_rcu_cb(struct rcu_head *head)
+{
+	struct lbrctx_rcu *r = container_of((void *)head, struct lbrctx_rcu, head);
+
+	r->fn(r);
+}
+
+void lbrctx_shim_call_rcu(struct lbrctx_rcu *r)
+{
+	call_rcu((struct rcu_head *)r->head, lbrctx_rcu_cb);
+}
 
 void lbrctx_shim_rcu_barrier(void)
 {
 	rcu_barrier();
-}
-EXPORT_SYMBOL_GPL(lbrctx_shim_rcu_barrier);
-
-static void lbrctx_shim_task_data_rcu_cb(struct rcu_head *head)
-{
-	lbrctx_store_free_rcu(head);
-}
-
-void lbrctx_shim_call_rcu_task_data(void *rcu_head)
-{
-	call_rcu(rcu_head, lbrctx_shim_task_data_rcu_cb);
 }
 
 void lbrctx_shim_refcount_set(void *r, u32 v)
@@ -53,7 +86,6 @@ u32 lbrctx_shim_refcount_read(const void *r)
 {
 	return refcount_read(r);
 }
-EXPORT_SYMBOL_GPL(lbrctx_shim_refcount_read);
 
 bool lbrctx_shim_refcount_inc_not_zero(void *r)
 {
@@ -65,48 +97,20 @@ bool lbrctx_shim_refcount_dec_and_test(void *r)
 	return refcount_dec_and_test(r);
 }
 
-/*
- * The store lock also holds an RCU read section: the store looks objects
- * up in its rhashtable under the lock, and on 6.1 a spinlock alone does not
- * satisfy rhashtable's RCU lockdep checks (PROVE_RCU: "suspicious
- * rcu_dereference_check() usage").
- */
-bool lbrctx_shim_refcount_dec_and_store_lock(void *r)
+bool lbrctx_shim_refcount_dec_and_lock(void *r, void *lock)
 {
-	if (!refcount_dec_and_lock(r, &lbrctx_store_lock))
-		return false;
-	rcu_read_lock();
-	return true;
+	return refcount_dec_and_lock(r, lock);
 }
 
-void lbrctx_shim_store_lock(void)
+unsigned long lbrctx_shim_irq_save(void)
 {
-	spin_lock(&lbrctx_store_lock);
-	rcu_read_lock();
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
 }
 
-void lbrctx_shim_store_unlock(void)
+void lbrctx_shim_irq_restore(unsigned long flags)
 {
-	rcu_read_unlock();
-	spin_unlock(&lbrctx_store_lock);
-}
-
-void lbrctx_shim_global_lock(void)
-{
-	mutex_lock(&lbrctx_global_mutex);
-}
-
-void lbrctx_shim_global_unlock(void)
-{
-	mutex_unlock(&lbrctx_global_mutex);
-}
-
-static void lbrctx_shim_event_rcu_cb(struct rcu_head *head)
-{
-	lbrctx_pmu_free_rcu(head);
-}
-
-void lbrctx_shim_call_rcu_event(void *rcu_head)
-{
-	call_rcu(rcu_head, lbrctx_shim_event_rcu_cb);
+	local_irq_restore(flags);
 }

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A task_struct, as C++ sees it: an opaque handle. */
+#pragma once
+
+#include <lbrctx/base.h>
+
+namespace lbrctx::k {
+
+class Task {
+public:
+	constexpr Task() = default;
+	constexpr explicit Task(void *t) : m_task(t) {}
+	static Task current() { return Task(lbrctx_shim_current()); }
+
+	void *raw() const { return m_task; }
+	explicit operator bool() const { return m_task != nullptr; }
+	bool operator==(const Task &o) const { return m_task == o.m_task; }
+	/* PF_EXITING: set by do_exit() before the sched_process_exit tracepoint. */
+	bool exiting() const { return lbrctx_shim_task_exiting(m_task); }
+	bool is_idle() const { return lbrctx_shim_task_is_idle(m_task); }
+	/* Pin the task_struct (get_task_struct); every pin needs its unpin. */
+	void pin() const { lbrctx_shim_get_task(m_task); }
+	void unpin() const { lbrctx_shim_put_task(m_task); }
+
+	/*
+	 * Call @f(Task) for every thread under rcu_read_lock(): @f must not
+	 * sleep; it returns true to stop the walk. Returns whether it stopped.
+	 */
+	template <class F> static bool for_each_thread(F &f)
+	{
+		auto tramp = [](void *t, void *ctx) noexcept -> int {
+			return (*static_cast<F *>(ctx))(Task(t)) ? 1 : 0;
+		};
+		return lbrctx_shim_for_each_thread(tramp, &f) != 0;
+	}
+
+private:
+	void *m_task = nullptr;
+};
+
+} // namespace lbrctx::k

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The product's test view: what lbrctx.ko shows lbrctx_kunit.ko of its own
+ * instances (module/kunit_api.cpp), exported with EXPORT_SYMBOL_IF_KUNIT
+ * (module/shim/exports.c). Built only with the test modules; reads, and
+ * the one call a test needs to play the scheduler (lbrctx_kunit_switch).
+ */
+#ifndef LBRCTX_KUNIT_API_H
+#define LBRCTX_KUNIT_API_H
+
+#include <lbrctx/shim.h>
+
+struct lbrctx_kunit_counts {
+	u64 events;		/* the PMU's */
+	u64 records;
+	u64 saves;
+	u64 restores;
+	u64 resets;
+	u64 samples;
+	u64 dropped;
+	u32 probes_registered;	/* the branch source's */
+	u32 probe_users;
+	u64 objects;		/* the store's */
+	u64 global_users;
+	u64 global_attached;
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+u32 lbrctx_kunit_pmu_type(void) LBRCTX_NOEXCEPT;
+void lbrctx_kunit_pmu_stats(struct lbrctx_kunit_counts *out) LBRCTX_NOEXCEPT;
+/* What the sched_switch hook does for @prev -> @next. Interrupts off. */
+void lbrctx_kunit_switch(void *prev, void *next) LBRCTX_NOEXCEPT;
+/*
+ * This CPU's unit: up to @max records, youngest first, as FROM, TO, INFO
+ * triples in @rec, and its LBR_CTL. Returns the number of records.
+ */
+u32 lbrctx_kunit_unit(u64 *rec, u32 max, u64 *lbr_ctl) LBRCTX_NOEXCEPT;
+/* The branch source's probe set, as /sys/kernel/debug/lbrctx/probes. */
+int lbrctx_kunit_probes_set(const char *spec) LBRCTX_NOEXCEPT;
+void lbrctx_kunit_probes_get(char *buf, size_t size) LBRCTX_NOEXCEPT;
+/* @task's data in the product store: its references (0: none), its global one. */
+u32 lbrctx_kunit_task_refs(void *task) LBRCTX_NOEXCEPT;
+bool lbrctx_kunit_task_has_global(void *task) LBRCTX_NOEXCEPT;
+#ifdef __cplusplus
+}
+#endif
+
+#endif

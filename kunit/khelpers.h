@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The test modules' kernel helpers (kunit/kthread.c), for their C and C++. */
+#ifndef LBRCTX_KUNIT_KHELPERS_H
+#define LBRCTX_KUNIT_KHELPERS_H
+
+#include <lbrctx/shim.h>
+
+/* An in-kernel counter's attributes. */
+struct lbrctx_kattr {
+	u64 config;
+	u64 config1;
+	u64 period;
+	u64 sample_type;
+	u64 branch_sample_type;
+	u32 type;
+	u8 freq;
+	u8 exclude_kernel;
+	u8 exclude_user;
+	u8 disabled;
+};
+
+/* A perf_branch_entry, field by field, as the kernel's bitfields read it. */
+struct lbrctx_kt_brentry {
+	u64 from;
+	u64 to;
+	u32 mispred;
+	u32 predicted;
+	u32 cycles;
+	u32 type;
+	u32 priv;
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+void *lbrctx_kt_start(int (*fn)(void *) LBRCTX_NOEXCEPT, void *arg, const char *name) LBRCTX_NOEXCEPT;
+int lbrctx_kt_stop(void *task) LBRCTX_NOEXCEPT;
+bool lbrctx_kt_should_stop(void) LBRCTX_NOEXCEPT;
+void lbrctx_kt_wait_for_stop(void) LBRCTX_NOEXCEPT;
+void lbrctx_kt_msleep(u32 ms) LBRCTX_NOEXCEPT;
+void lbrctx_kt_cpu_relax(void) LBRCTX_NOEXCEPT;
+void lbrctx_kt_yield(void) LBRCTX_NOEXCEPT;
+int lbrctx_kt_become_uid(u32 uid) LBRCTX_NOEXCEPT;
+u32 lbrctx_kt_current_uid(void) LBRCTX_NOEXCEPT;
+u64 lbrctx_kt_slab_unreclaimable_bytes(void) LBRCTX_NOEXCEPT;
+u32 lbrctx_kt_perf_type_max(void) LBRCTX_NOEXCEPT;
+void *lbrctx_kt_counter_create(const struct lbrctx_kattr *a, s32 cpu, void *task,
+			       int *err) LBRCTX_NOEXCEPT;
+void lbrctx_kt_counter_release(void *event) LBRCTX_NOEXCEPT;
+u64 lbrctx_kt_counter_read(void *event) LBRCTX_NOEXCEPT;
+void lbrctx_kt_counter_enable(void *event) LBRCTX_NOEXCEPT;
+void lbrctx_kt_counter_disable(void *event) LBRCTX_NOEXCEPT;
+void lbrctx_kt_fault_set(void *attr, u32 probability, u32 interval, s32 times,
+			 s32 space) LBRCTX_NOEXCEPT;
+bool lbrctx_kt_fault_injection(void) LBRCTX_NOEXCEPT;
+void lbrctx_kt_branch_entry(const u64 *words, struct lbrctx_kt_brentry *out) LBRCTX_NOEXCEPT;
+#ifdef __cplusplus
+}
+#endif
+
+#endif

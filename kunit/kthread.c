@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel helpers of the test modules (lbrctx_kunit, lbrctx_bench; the
+ * latter builds this file as kunit/bench_kthread.c): kthreads, sleeping,
+ * credentials, in-kernel perf counters, a fault attribute's settings, and
+ * the kernel's own view of a perf branch entry. None of it is in lbrctx.ko.
+ */
+#include <linux/cred.h>
+#include <linux/delay.h>
+#include <linux/fault-inject.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/perf_event.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/uidgid.h>
+#include <linux/vmstat.h>
+#include "khelpers.h"
+
+/* Start a kthread running @fn(@arg); the task is pinned until lbrctx_kt_stop(). */
+void *lbrctx_kt_start(int (*fn)(void *), void *arg, const char *name)
+{
+	struct task_struct *t = kthread_create(fn, arg, "%s", name);
+
+	if (IS_ERR(t))
+		return NULL;
+	get_task_struct(t);
+	wake_up_process(t);
+	return t;
+}
+
+/* Stop (or reap, if it returned already) a kthread from lbrctx_kt_start(). */
+int lbrctx_kt_stop(void *task)
+{
+	int ret = kthread_stop(task);
+
+	put_task_struct(task);
+	return ret;
+}
+
+bool lbrctx_kt_should_stop(void)
+{
+	return kthread_should_stop();
+}
+
+/* Sleep until kthread_stop(), which sets the flag and then wakes us. */
+void lbrctx_kt_wait_for_stop(void)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+void lbrctx_kt_msleep(u32 ms)
+{
+	msleep(ms);
+}
+
+void lbrctx_kt_cpu_relax(void)
+{
+	cpu_relax();
+}
+
+void lbrctx_kt_yield(void)
+{
+	cond_resched();
+}
+
+/* Change the calling task's uid and euid, as a setuid exec does. */
+int lbrctx_kt_become_uid(u32 uid)
+{
+	struct cred *c = prepare_creds();
+
+	if (!c)
+		return -ENOMEM;
+	c->uid = c->euid = c->suid = c->fsuid = KUIDT_INIT(uid);
+	return commit_creds(c);
+}
+
+u32 lbrctx_kt_current_uid(void)
+{
+	return from_kuid(&init_user_ns, current_uid());
+}
+
+u64 lbrctx_kt_slab_unreclaimable_bytes(void)
+{
+	return global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B) * PAGE_SIZE;
+}
+
+u32 lbrctx_kt_perf_type_max(void)
+{
+	return PERF_TYPE_MAX;
+}
+
+/* In-kernel counters: perf_event_create_kernel_counter() runs the PMU as perf_event_open() does. */
+void *lbrctx_kt_counter_create(const struct lbrctx_kattr *k, s32 cpu, void *task, int *err)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = k->type,
+		.config = k->config,
+		.config1 = k->config1,
+		.sample_period = k->period,
+		.sample_type = k->sample_type,
+		.branch_sample_type = k->branch_sample_type,
+		.freq = k->freq,
+		.exclude_kernel = k->exclude_kernel,
+		.exclude_user = k->exclude_user,
+		.disabled = k->disabled,
+	};
+	struct perf_event *event;
+
+	event = perf_event_create_kernel_counter(&attr, cpu, task, NULL, NULL);
+	if (IS_ERR(event)) {
+		*err = PTR_ERR(event);
+		return NULL;
+	}
+	*err = 0;
+	return event;
+}
+
+void lbrctx_kt_counter_release(void *event)
+{
+	perf_event_release_kernel(event);
+}
+
+u64 lbrctx_kt_counter_read(void *event)
+{
+	u64 enabled, running;
+
+	return perf_event_read_value(event, &enabled, &running);
+}
+
+void lbrctx_kt_counter_enable(void *event)
+{
+	perf_event_enable(event);
+}
+
+void lbrctx_kt_counter_disable(void *event)
+{
+	perf_event_disable(event);
+}
+
+/*
+ * Configure a fault_attr (a k::FaultAttr's): fail with @probability
+ * percent, every @interval-th call, @times times (-1: no limit), once
+ * @space bytes have been allowed.
+ */
+void lbrctx_kt_fault_set(void *a, u32 probability, u32 interval, s32 times, s32 space)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct fault_attr *attr = a;
+
+	attr->probability = probability;
+	attr->interval = interval;
+	attr->verbose = 0;
+	atomic_set(&attr->times, times);
+	atomic_set(&attr->space, space);
+#endif
+}
+
+bool lbrctx_kt_fault_injection(void)
+{
+	return IS_ENABLED(CONFIG_FAULT_INJECTION);
+}
+
+/* Decode a branch entry the C++ encoded (@words: FROM, TO, flags) with the kernel's bitfields. */
+void lbrctx_kt_branch_entry(const u64 *words, struct lbrctx_kt_brentry *out)
+{
+	const struct perf_branch_entry *e = (const void *)words;
+
+	BUILD_BUG_ON(sizeof(*e) != 3 * sizeof(u64));
+	*out = (struct lbrctx_kt_brentry) {
+		.from = e->from,
+		.to = e->to,
+		.mispred = e->mispred,
+		.predicted = e->predicted,
+		.cycles = e->cycles,
+		.type = e->type,
+		.priv = e->priv,
+	};
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The product's test view (include/lbrctx/kunit_api.h). Built only with
+ * the test modules (Kbuild: LBRCTX_TESTS); lbrctx.ko of dkms.conf has none.
+ */
+#include <lbrctx/core.h>
+#include <lbrctx/kunit_api.h>
+
+using namespace lbrctx;
+
+extern "C" u32 lbrctx_kunit_pmu_type(void) noexcept
+{
+	return pmu::the_pmu().type();
+}
+
+/* Task context. */
+extern "C" void lbrctx_kunit_pmu_stats(struct lbrctx_kunit_counts *out) noexcept
+{
+	pmu::Stats p = pmu::the_pmu().stats();
+	Store::Stats s = the_store().stats();
+	Source &src = the_source();
+	*out = {.events = p.events,
+		.records = p.records,
+		.saves = p.saves,
+		.restores = p.restores,
+		.resets = p.resets,
+		.samples = p.samples,
+		.dropped = p.dropped,
+		.probes_registered = src.registered(),
+		.probe_users = src.users(),
+		.objects = s.objects,
+		.global_users = s.global_users,
+		.global_attached = s.global_attached};
+}
+
+extern "C" void lbrctx_kunit_switch(void *prev, void *next) noexcept
+{
+	pmu::the_pmu().on_switch(k::Task(prev), k::Task(next));
+}
+
+extern "C" u32 lbrctx_kunit_unit(u64 *rec, u32 max, u64 *lbr_ctl) noexcept
+{
+	k::IrqSave irqs;
+	const lbr::Unit &u = pmu::the_pmu().this_cpu()->unit;
+	u32 n = min(u.count(), max);
+	for (u32 i = 0; i < n; i++) {
+		auto r = u.entry(i);
+		rec[3 * i] = r.from;
+		rec[3 * i + 1] = r.to;
+		rec[3 * i + 2] = r.info;
+	}
+	*lbr_ctl = u.lbr_ctl();
+	return n;
+}
+
+extern "C" int lbrctx_kunit_probes_set(const char *spec) noexcept
+{
+	return the_source().install(spec).error();
+}
+
+extern "C" void lbrctx_kunit_probes_get(char *buf, size_t size) noexcept
+{
+	the_source().spec(buf, size);
+}
+
+extern "C" u32 lbrctx_kunit_task_refs(void *task) noexcept
+{
+	k::RcuReadGuard rcu;
+	TaskData *td = the_store().lookup(k::Task(task));
+	return td ? td->refs.read() : 0;
+}
+
+extern "C" bool lbrctx_kunit_task_has_global(void *task) noexcept
+{
+	k::RcuReadGuard rcu;
+	TaskData *td = the_store().lookup(k::Task(task));
+	return td && td->has_global();
+}
