@@ -82,9 +82,9 @@ Fixed3 ratio(u64 x, u64 y)
 
 u64 attach_global_ns()
 {
-	u64 t0 = lbrctx_shim_ktime_ns();
+	u64 t0 = lbrctx_kt_ktime_ns();
 	int ret = g_store.attach_global().error();
-	u64 t1 = lbrctx_shim_ktime_ns();
+	u64 t1 = lbrctx_kt_ktime_ns();
 	if (ret)
 		lbrctx_err("bench: attach_global failed: %d\n", ret);
 	return t1 - t0;
@@ -102,7 +102,7 @@ u64 lookup_ns(int n)
 	constexpr int kLookups = 1 << 20;
 	constexpr int kBatch = 1024;
 	u64 found = 0;
-	u64 t0 = lbrctx_shim_ktime_ns();
+	u64 t0 = lbrctx_kt_ktime_ns();
 	for (int done = 0, i = 0; done < kLookups; done += kBatch) {
 		{
 			k::RcuReadGuard rcu;
@@ -114,7 +114,7 @@ u64 lookup_ns(int n)
 		}
 		lbrctx_kt_yield();
 	}
-	u64 t1 = lbrctx_shim_ktime_ns();
+	u64 t1 = lbrctx_kt_ktime_ns();
 	if (found != static_cast<u64>(kLookups))
 		lbrctx_err("bench: %llu of %d lookups missed\n", kLookups - found, kLookups);
 	return (t1 - t0) / kLookups;
@@ -174,14 +174,16 @@ int run()
 
 	u64 ideal = 10000ULL * sizeof(TaskData);
 	Fixed3 mem_ratio = ratio(mem_total, ideal);
-	lbrctx_info("P2 bytes_per_task=%llu object_size=%u total_10k=%llu ideal_10k=%llu ratio=%llu.%03u\n",
-		    mem_total / 10000, static_cast<u32>(sizeof(TaskData)), mem_total, ideal,
-		    mem_ratio.whole, mem_ratio.frac);
+	lbrctx_info(
+		"P2 bytes_per_task=%llu object_size=%u total_10k=%llu ideal_10k=%llu ratio=%llu.%03u\n",
+		mem_total / 10000, static_cast<u32>(sizeof(TaskData)), mem_total, ideal,
+		mem_ratio.whole, mem_ratio.frac);
 	Fixed3 lin = ratio(attach_ms_x1000[2], attach_ms_x1000[1]);
-	lbrctx_info("P3 attach_1k_ms=%llu.%03llu attach_10k_ms=%llu.%03llu attach_20k_ms=%llu.%03llu ratio_20k_10k=%llu.%03u\n",
-		    attach_ms_x1000[0] / 1000, attach_ms_x1000[0] % 1000, attach_ms_x1000[1] / 1000,
-		    attach_ms_x1000[1] % 1000, attach_ms_x1000[2] / 1000, attach_ms_x1000[2] % 1000,
-		    lin.whole, lin.frac);
+	lbrctx_info(
+		"P3 attach_1k_ms=%llu.%03llu attach_10k_ms=%llu.%03llu attach_20k_ms=%llu.%03llu ratio_20k_10k=%llu.%03u\n",
+		attach_ms_x1000[0] / 1000, attach_ms_x1000[0] % 1000, attach_ms_x1000[1] / 1000,
+		attach_ms_x1000[1] % 1000, attach_ms_x1000[2] / 1000, attach_ms_x1000[2] % 1000,
+		lin.whole, lin.frac);
 	Fixed3 lk = ratio(lookup_10k, lookup_100);
 	lbrctx_info("L lookup_100_ns=%llu lookup_10k_ns=%llu ratio_10k_100=%llu.%03u\n", lookup_100,
 		    lookup_10k, lk.whole, lk.frac);

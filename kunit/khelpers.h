@@ -43,6 +43,9 @@ void lbrctx_kt_yield(void) LBRCTX_NOEXCEPT;
 int lbrctx_kt_become_uid(u32 uid) LBRCTX_NOEXCEPT;
 u32 lbrctx_kt_current_uid(void) LBRCTX_NOEXCEPT;
 u64 lbrctx_kt_slab_unreclaimable_bytes(void) LBRCTX_NOEXCEPT;
+u64 lbrctx_kt_ktime_ns(void) LBRCTX_NOEXCEPT;
+void lbrctx_kt_fpu_begin(void) LBRCTX_NOEXCEPT;
+void lbrctx_kt_fpu_end(void) LBRCTX_NOEXCEPT;
 u32 lbrctx_kt_perf_type_max(void) LBRCTX_NOEXCEPT;
 void *lbrctx_kt_counter_create(const struct lbrctx_kattr *a, s32 cpu, void *task,
 			       int *err) LBRCTX_NOEXCEPT;

@@ -38,6 +38,13 @@ inline bool all_zero(const void *p, size_t n)
 	return true;
 }
 
+/* A kernel FPU section (kernel_fpu_begin/end): task context, preemption off, no sleeping. */
+class [[nodiscard]] FpuSection : Pinned {
+public:
+	FpuSection() { lbrctx_kt_fpu_begin(); }
+	~FpuSection() { lbrctx_kt_fpu_end(); }
+};
+
 /* A kthread body that parks until stopped: a task to attach data to. */
 inline int park(void *) noexcept
 {
@@ -48,17 +55,17 @@ inline int park(void *) noexcept
 } // namespace lbrctx::test
 
 #define KEXPECT(t, cond) ::lbrctx::test::check((t), !!(cond), #cond, __FILE__, __LINE__)
-#define KEXPECT_EQ(t, a, b)                                                                      \
+#define KEXPECT_EQ(t, a, b) \
 	::lbrctx::test::check_eq((t), (long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
-#define KASSERT(t, cond)                \
-	do {                            \
-		if (!KEXPECT(t, cond))  \
-			return;         \
+#define KASSERT(t, cond)               \
+	do {                           \
+		if (!KEXPECT(t, cond)) \
+			return;        \
 	} while (0)
-#define KASSERT_EQ(t, a, b)                \
-	do {                               \
-		if (!KEXPECT_EQ(t, a, b))  \
-			return;            \
+#define KASSERT_EQ(t, a, b)               \
+	do {                              \
+		if (!KEXPECT_EQ(t, a, b)) \
+			return;           \
 	} while (0)
 
 /* Define a case body declared in cases.h. */

@@ -14,7 +14,9 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/uidgid.h>
+#include <linux/timekeeping.h>
 #include <linux/vmstat.h>
+#include <asm/fpu/api.h>
 #include "khelpers.h"
 
 /* Start a kthread running @fn(@arg); the task is pinned until lbrctx_kt_stop(). */
@@ -89,6 +91,22 @@ u32 lbrctx_kt_current_uid(void)
 u64 lbrctx_kt_slab_unreclaimable_bytes(void)
 {
 	return global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B) * PAGE_SIZE;
+}
+
+u64 lbrctx_kt_ktime_ns(void)
+{
+	return ktime_get_ns();
+}
+
+/* Task context; the section disables preemption until lbrctx_kt_fpu_end(). */
+void lbrctx_kt_fpu_begin(void)
+{
+	kernel_fpu_begin();
+}
+
+void lbrctx_kt_fpu_end(void)
+{
+	kernel_fpu_end();
 }
 
 u32 lbrctx_kt_perf_type_max(void)

@@ -36,8 +36,10 @@ struct alignas(64) OddPayload {
 };
 static_assert(sizeof(OddPayload) == 640, "");
 
-bool aligned64(const void *p) { return (reinterpret_cast<uintptr_t>(p) & 63) == 0; }
-
+bool aligned64(const void *p)
+{
+	return (reinterpret_cast<uintptr_t>(p) & 63) == 0;
+}
 
 } // namespace
 
@@ -131,7 +133,7 @@ LBRCTX_KUNIT_CASE(xsave_and_xrstor_execute_on_cache_objects)
 
 	u32 orig, probe, restored, saved_a, saved_b, mask;
 	{
-		FpuSection fpu;
+		test::FpuSection fpu;
 		orig = xsave::read_mxcsr();
 		/* Rounding control (bits 13-14) to round-toward-zero. */
 		probe = orig | 0x6000;
@@ -147,8 +149,8 @@ LBRCTX_KUNIT_CASE(xsave_and_xrstor_execute_on_cache_objects)
 	__builtin_memcpy(&saved_b, &b->legacy[xsave::kMxcsrOffset], 4);
 	__builtin_memcpy(&mask, &a->legacy[xsave::kMxcsrMaskOffset], 4);
 	KEXPECT(test, probe != orig);
-	KEXPECT_EQ(test, saved_a, probe);	/* XSAVE wrote the object */
-	KEXPECT_EQ(test, restored, probe);	/* XRSTOR read it back */
+	KEXPECT_EQ(test, saved_a, probe);  /* XSAVE wrote the object */
+	KEXPECT_EQ(test, restored, probe); /* XRSTOR read it back */
 	KEXPECT_EQ(test, saved_b, probe);
 	/* A non-default MXCSR takes SSE out of its init state: XSTATE_BV[1]. */
 	KEXPECT(test, a->header.xstate_bv & 2);
@@ -353,8 +355,10 @@ LBRCTX_KUNIT_CASE(branch_entries_match_the_kernels_bitfields)
 		u64 from, to;
 		u32 cycles, type, priv;
 	} want[] = {
-		{kfn + 0x110, kfn + 0x15, 0xffff, LBRCTX_K_PERF_BR_RET, LBRCTX_K_PERF_BR_PRIV_KERNEL},
-		{ufn + 0x20, ufn + 0x200, 0x1234, LBRCTX_K_PERF_BR_IND_CALL, LBRCTX_K_PERF_BR_PRIV_USER},
+		{kfn + 0x110, kfn + 0x15, 0xffff, LBRCTX_K_PERF_BR_RET,
+		 LBRCTX_K_PERF_BR_PRIV_KERNEL},
+		{ufn + 0x20, ufn + 0x200, 0x1234, LBRCTX_K_PERF_BR_IND_CALL,
+		 LBRCTX_K_PERF_BR_PRIV_USER},
 		{kfn + 0x10, kfn + 0x100, 0, LBRCTX_K_PERF_BR_CALL, LBRCTX_K_PERF_BR_PRIV_KERNEL},
 	};
 	for (u32 i = 0; i < 3; i++) {

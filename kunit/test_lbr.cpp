@@ -36,8 +36,14 @@ xsave::ArchLbrState &state(u32 slot)
 	return g_state[slot];
 }
 
-Branch call(u64 n, u64 now = 0) { return {0x1000 + n, 0x2000 + n, BrType::RelCall, false, now}; }
-Branch ret(u64 n) { return {0x2000 + n, 0x1000 + n + 5, BrType::Return, false, 0}; }
+Branch call(u64 n, u64 now = 0)
+{
+	return {0x1000 + n, 0x2000 + n, BrType::RelCall, false, now};
+}
+Branch ret(u64 n)
+{
+	return {0x2000 + n, 0x1000 + n + 5, BrType::Return, false, 0};
+}
 
 } // namespace
 
@@ -227,7 +233,8 @@ LBRCTX_KUNIT_CASE(lbr_save_writes_the_xsave_component_layout)
 	KEXPECT_EQ(test, s.ler_from | s.ler_to | s.ler_info, 0);
 	for (u32 i = 0; i < 5; i++)
 		KEXPECT_EQ(test, s.entries[i].to, 0x2000 + 4 - i);
-	KEXPECT(test, lbrctx::test::all_zero(&s.entries[5], sizeof(s.entries[0]) * (kMaxDepth - 5)));
+	KEXPECT(test,
+		lbrctx::test::all_zero(&s.entries[5], sizeof(s.entries[0]) * (kMaxDepth - 5)));
 }
 
 LBRCTX_KUNIT_CASE(lbr_restore_round_trips_and_continues)

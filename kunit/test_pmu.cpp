@@ -23,7 +23,10 @@ constexpr u64 kCs = cfg::kCallStack;
 constexpr u64 kBranchStack = LBRCTX_K_PERF_SAMPLE_BRANCH_STACK;
 constexpr u64 kKernAny = LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_ANY;
 
-constexpr u64 depth(u64 d) { return d << cfg::kDepthShift; }
+constexpr u64 depth(u64 d)
+{
+	return d << cfg::kDepthShift;
+}
 
 lbrctx_kunit_counts pmu_stats()
 {
@@ -79,7 +82,6 @@ private:
 	int m_err = 0;
 };
 
-
 /* This CPU's unit records (FROM, TO, INFO each) and LBR_CTL at one moment. */
 struct Snap {
 	struct Rec {
@@ -91,10 +93,16 @@ struct Snap {
 	u64 ctl;
 };
 
-bool near(u64 addr, void (*fn)(void) noexcept) { return addr >= (u64)fn && addr - (u64)fn < 16; }
+bool near(u64 addr, void (*fn)(void) noexcept)
+{
+	return addr >= (u64)fn && addr - (u64)fn < 16;
+}
 
 /* Is @from inside the function that starts at @fn (an upper bound of 256 bytes)? */
-bool inside(u64 from, void (*fn)(void) noexcept) { return from > (u64)fn && from - (u64)fn < 256; }
+bool inside(u64 from, void (*fn)(void) noexcept)
+{
+	return from > (u64)fn && from - (u64)fn < 256;
+}
 
 } // namespace
 
@@ -127,19 +135,36 @@ constexpr Row rows[] = {
 	{"depth 0 means 32", {.config = kCs}, false, 0},
 	{"depth 8", {.config = kCs | depth(8)}, false, 0},
 	{"call-stack mode without returns", {.config = kCs | cfg::kCall}, false, einval},
-	{"raw samples", {.period = 100000, .sample_type = LBRCTX_K_PERF_SAMPLE_RAW}, false, enotsup},
+	{"raw samples",
+	 {.period = 100000, .sample_type = LBRCTX_K_PERF_SAMPLE_RAW},
+	 false,
+	 enotsup},
 	{"user-only branch stack",
-	 {.period = 100000, .sample_type = kBranchStack,
-	  .branch_sample_type = LBRCTX_K_BR_USER | LBRCTX_K_BR_ANY}, false, enotsup},
+	 {.period = 100000,
+	  .sample_type = kBranchStack,
+	  .branch_sample_type = LBRCTX_K_BR_USER | LBRCTX_K_BR_ANY},
+	 false,
+	 enotsup},
 	{"conditional branches",
-	 {.period = 100000, .sample_type = kBranchStack,
-	  .branch_sample_type = LBRCTX_K_BR_KERNEL | (1u << 10)}, false, enotsup},
+	 {.period = 100000,
+	  .sample_type = kBranchStack,
+	  .branch_sample_type = LBRCTX_K_BR_KERNEL | (1u << 10)},
+	 false,
+	 enotsup},
 	{"config filter disjoint from branch_sample_type",
-	 {.config = cfg::kRet, .period = 100000, .sample_type = kBranchStack,
-	  .branch_sample_type = LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_ANY_CALL}, false, einval},
+	 {.config = cfg::kRet,
+	  .period = 100000,
+	  .sample_type = kBranchStack,
+	  .branch_sample_type = LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_ANY_CALL},
+	 false,
+	 einval},
 	{"kernel call stack sampling",
-	 {.config = kCs, .period = 100000, .sample_type = kBranchStack,
-	  .branch_sample_type = kKernAny}, false, 0},
+	 {.config = kCs,
+	  .period = 100000,
+	  .sample_type = kBranchStack,
+	  .branch_sample_type = kKernAny},
+	 false,
+	 0},
 	{"saves sampling", {.config = 2, .period = 1000}, false, enotsup},
 	{"saves with a depth", {.config = 2 | depth(8)}, false, einval},
 	{"saves per task", {.config = 2}, true, einval},

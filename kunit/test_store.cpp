@@ -130,7 +130,8 @@ LBRCTX_KUNIT_CASE(store_object_is_one_aligned_zeroed_cache_object)
 	KEXPECT_EQ(test, reinterpret_cast<uintptr_t>(td) % 64, 0);
 	KEXPECT_EQ(test, reinterpret_cast<uintptr_t>(&td->lbr) % 64, 0);
 	KEXPECT(test, all_zero(&td->lbr, sizeof(td->lbr)));
-	KEXPECT_EQ(test, sizeof(TaskData), round_up<size_t>(kTaskHeaderSize + sizeof(xsave::LbrArea), 64));
+	KEXPECT_EQ(test, sizeof(TaskData),
+		   round_up<size_t>(kTaskHeaderSize + sizeof(xsave::LbrArea), 64));
 	KEXPECT_EQ(test, f.store().stats().object_size, sizeof(TaskData));
 	KEXPECT(test, td->task() == self);
 	/* A second attach of the same task allocates nothing. */
@@ -246,7 +247,8 @@ LBRCTX_KUNIT_CASE(store_concurrent_attachers_get_one_object_with_n_references)
 		KEXPECT_EQ(test, c.got[0]->refs.read(), kN);
 	for (auto &td : c.got)
 		if (td)
-			TaskRef::adopt(exchange(td, nullptr)).reset(); /* the attachers' references */
+			TaskRef::adopt(exchange(td, nullptr))
+				.reset(); /* the attachers' references */
 	stop_all(threads, kN);
 	lbrctx_kt_stop(target);
 	KEXPECT_EQ(test, f.live(), 0);
@@ -347,8 +349,8 @@ LBRCTX_KUNIT_CASE(store_threads_exiting_during_the_walk_leak_nothing)
 	KASSERT(test, f.ready());
 	int n = 0;
 	for (; n < kN; n++) {
-		g_tasks[n] = lbrctx_kt_start(short_lived, reinterpret_cast<void *>(uintptr_t(n % 7)),
-					     "lbrctx_short");
+		g_tasks[n] = lbrctx_kt_start(
+			short_lived, reinterpret_cast<void *>(uintptr_t(n % 7)), "lbrctx_short");
 		if (!g_tasks[n])
 			break;
 	}
@@ -408,13 +410,14 @@ LBRCTX_KUNIT_CASE(store_rcu_reader_keeps_valid_memory_across_a_concurrent_put)
 		/* The last reference goes on another CPU while we read. */
 		c.go.store(1);
 		/* No yielding inside the read section: spin for at most 2 s. */
-		u64 deadline = lbrctx_shim_ktime_ns() + 2000000000ULL;
-		while (putter && !c.done.load() && lbrctx_shim_ktime_ns() < deadline)
+		u64 deadline = lbrctx_kt_ktime_ns() + 2000000000ULL;
+		while (putter && !c.done.load() && lbrctx_kt_ktime_ns() < deadline)
 			lbrctx_kt_cpu_relax();
 		put_while_reading = c.done.load();
 		if (reader) {
 			/* KASAN reports here if the object was freed under the reader. */
-			seen_task = const_cast<void *>(__atomic_load_n(&reader->node.key, __ATOMIC_RELAXED));
+			seen_task = const_cast<void *>(
+				__atomic_load_n(&reader->node.key, __ATOMIC_RELAXED));
 			seen_depth = __atomic_load_n(&reader->lbr.lbr.lbr_depth, __ATOMIC_RELAXED);
 		}
 	}
@@ -631,7 +634,8 @@ LBRCTX_KUNIT_CASE(store_attach_error_paths_leak_no_reference)
 	Fixture f(test);
 	KASSERT(test, f.ready());
 	if (!lbrctx_kt_fault_injection()) {
-		lbrctx_kunit_info(test, "no CONFIG_FAULT_INJECTION: allocation failures not injected");
+		lbrctx_kunit_info(test,
+				  "no CONFIG_FAULT_INJECTION: allocation failures not injected");
 		return;
 	}
 	void *a = lbrctx_kt_start(park, nullptr, "lbrctx_a");

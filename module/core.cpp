@@ -49,6 +49,8 @@ void teardown()
 		pmu::the_pmu().unregister();
 	if (m.source_ready)
 		the_source().exit();
+	if (m.store_ready)
+		m.store.unhook();
 	/* No probe runs past this point; then RCU frees, then the caches. */
 	lbrctx_shim_tracepoint_synchronize();
 	if (m.store_ready)

@@ -44,9 +44,8 @@ constinit Pmu g_pmu;
 constexpr u64 kBrPlm = LBRCTX_K_BR_USER | LBRCTX_K_BR_KERNEL | LBRCTX_K_BR_HV;
 constexpr u64 kBrSupported = kBrPlm | LBRCTX_K_BR_ANY | LBRCTX_K_BR_ANY_CALL |
 			     LBRCTX_K_BR_ANY_RETURN | LBRCTX_K_BR_IND_CALL | LBRCTX_K_BR_CALL |
-			     LBRCTX_K_BR_CALL_STACK | LBRCTX_K_BR_NO_FLAGS |
-			     LBRCTX_K_BR_NO_CYCLES | LBRCTX_K_BR_TYPE_SAVE |
-			     LBRCTX_K_BR_HW_INDEX | LBRCTX_K_BR_PRIV_SAVE;
+			     LBRCTX_K_BR_CALL_STACK | LBRCTX_K_BR_NO_FLAGS | LBRCTX_K_BR_NO_CYCLES |
+			     LBRCTX_K_BR_TYPE_SAVE | LBRCTX_K_BR_HW_INDEX | LBRCTX_K_BR_PRIV_SAVE;
 
 constexpr k::TracepointHook kSwitchHook[] = {{"sched_switch", LBRCTX_TP_SWITCH}};
 
@@ -95,11 +94,15 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 	if (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK) {
 		u64 b = a.branch_sample_type;
 		if (b & ~kBrSupported) {
-			lbrctx_refusal("branch_sample_type %#llx: only calls and returns have a source\n", b);
+			lbrctx_refusal(
+				"branch_sample_type %#llx: only calls and returns have a source\n",
+				b);
 			return err::opnotsupp();
 		}
 		if (!(b & LBRCTX_K_BR_KERNEL)) {
-			lbrctx_refusal("branch_sample_type %#llx: kernel branches are the only source\n", b);
+			lbrctx_refusal(
+				"branch_sample_type %#llx: kernel branches are the only source\n",
+				b);
 			return err::opnotsupp();
 		}
 		u64 want = 0;
@@ -121,8 +124,9 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 			types &= want;
 	}
 	if (!types) {
-		lbrctx_refusal("config filter %#llx and branch_sample_type %#llx select no branch type\n",
-			       c & cfg::kFilters, a.branch_sample_type);
+		lbrctx_refusal(
+			"config filter %#llx and branch_sample_type %#llx select no branch type\n",
+			c & cfg::kFilters, a.branch_sample_type);
 		return err::inval();
 	}
 	if (cs && (!(types & lbr::ctl::kCalls) || !(types & lbr::ctl::kReturn))) {
@@ -150,15 +154,18 @@ Result<Kind> validate(const lbrctx_attr &a)
 		return err::inval();
 	}
 	if (a.foreign_leader) {
-		lbrctx_refusal("group leader of another PMU: lbrctx events group only with lbrctx events\n");
+		lbrctx_refusal(
+			"group leader of another PMU: lbrctx events group only with lbrctx events\n");
 		return err::inval();
 	}
 	if (a.exclude_kernel) {
-		lbrctx_refusal("exclude_kernel: lbrctx records kernel branches only, nothing would be left\n");
+		lbrctx_refusal(
+			"exclude_kernel: lbrctx records kernel branches only, nothing would be left\n");
 		return err::opnotsupp();
 	}
 	if (a.sigtrap) {
-		lbrctx_refusal("sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
+		lbrctx_refusal(
+			"sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
 		return err::opnotsupp();
 	}
 	if (a.precise_ip) {
@@ -207,11 +214,13 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 	e->depth = uc.depth;
 	if (e->kind == Kind::Branches && e->sampling) {
 		if (a.freq) {
-			lbrctx_refusal("branches samples every N branches: give a period (-c N), not a frequency\n");
+			lbrctx_refusal(
+				"branches samples every N branches: give a period (-c N), not a frequency\n");
 			return err::inval();
 		}
 		if (a.period < kMinBranchPeriod) {
-			lbrctx_refusal("branches period %llu below %llu\n", a.period, kMinBranchPeriod);
+			lbrctx_refusal("branches period %llu below %llu\n", a.period,
+				       kMinBranchPeriod);
 			return err::inval();
 		}
 		e->period = a.period;
@@ -280,7 +289,8 @@ int Pmu::event_init(void *event)
 	/* An inherited child copied its parent's handler, which is lbrctx's wrapper. */
 	e->handler = lbrctx_shim_event_handler(event);
 	if (a.parent && lbrctx_shim_handler_is_lbrctx(e->handler))
-		e->handler = static_cast<EventState *>(lbrctx_shim_event_private(a.parent))->handler;
+		e->handler =
+			static_cast<EventState *>(k::PerfEvent(a.parent).pmu_private())->handler;
 	lbrctx_shim_event_hlist_add(event, e->head.get());
 	if (e->sampling && e->period) {
 		lbrctx_shim_event_set_period(event, e->period);
@@ -321,7 +331,7 @@ u64 Pmu::current_value(const EventState *e, const CpuState *c) const
 void Pmu::account(EventState *e)
 {
 	u64 v = current_value(e, this_cpu());
-	lbrctx_shim_event_add_count(e->event, v - e->base);
+	k::PerfEvent(e->event).add_count(v - e->base);
 	e->base = v;
 }
 
@@ -342,7 +352,7 @@ void Pmu::emit(EventState *e, CpuState *c, u64 count, bool irq_regs)
 			(e->exclude_idle && k::Task::current().is_idle());
 	int rctx = excluded ? -1 : lbrctx_shim_swevent_recursion_get();
 	if (rctx < 0) {
-		lbrctx_shim_event_add_count(e->event, count); /* no sample, but the count stays exact */
+		k::PerfEvent(e->event).add_count(count); /* no sample, but the count stays exact */
 		return;
 	}
 	u32 lvl = lbrctx_shim_ctx_level() & 3;
@@ -361,7 +371,7 @@ void Pmu::emit(EventState *e, CpuState *c, u64 count, bool irq_regs)
  */
 void Pmu::overflow(void *event, void *data, void *regs)
 {
-	auto *e = static_cast<EventState *>(lbrctx_shim_event_private(event));
+	auto *e = static_cast<EventState *>(k::PerfEvent(event).pmu_private());
 	CpuState *c = this_cpu();
 	u32 lvl = lbrctx_shim_ctx_level() & 3;
 	if (c->emitting[lvl] == e && e->format.max)
@@ -376,7 +386,7 @@ void Pmu::on_branch(CpuState *c)
 	for (u32 i = 0; i < c->nactive; i++) {
 		EventState *e = c->active[i];
 		if (e->kind != Kind::Branches || !e->sampling ||
-		    (lbrctx_shim_event_hw_state(e->event) & LBRCTX_K_PERF_HES_STOPPED))
+		    (k::PerfEvent(e->event).hw_state() & LBRCTX_K_PERF_HES_STOPPED))
 			continue;
 		if (--e->left)
 			continue;
@@ -390,12 +400,12 @@ void Pmu::on_branch(CpuState *c)
 /* ->start: IRQs off, on the event's CPU. */
 void Pmu::start(EventState *e, int)
 {
-	lbrctx_shim_event_set_hw_state(e->event, 0);
+	k::PerfEvent(e->event).set_hw_state(0);
 	e->base = current_value(e, this_cpu());
 	if (!e->sampling)
 		return;
 	/* PERF_EVENT_IOC_PERIOD changes the core's period, then stops and reloads. */
-	u64 p = lbrctx_shim_event_period(e->event);
+	u64 p = k::PerfEvent(e->event).period();
 	if (e->kind == Kind::Callstack) {
 		e->period = p < kMinPeriodNs ? kMinPeriodNs : p;
 		lbrctx_shim_timer_start(e->event, e->period);
@@ -409,7 +419,7 @@ void Pmu::start(EventState *e, int)
 /* ->stop: IRQs off; also from inside the hrtimer callback when the core throttles. */
 void Pmu::stop(EventState *e, int flags)
 {
-	u32 st = lbrctx_shim_event_hw_state(e->event);
+	u32 st = k::PerfEvent(e->event).hw_state();
 	if (!(st & LBRCTX_K_PERF_HES_STOPPED)) {
 		if (e->kind == Kind::Callstack && e->sampling)
 			lbrctx_shim_timer_try_cancel(e->event);
@@ -419,7 +429,7 @@ void Pmu::stop(EventState *e, int flags)
 			st |= LBRCTX_K_PERF_HES_UPTODATE;
 		}
 	}
-	lbrctx_shim_event_set_hw_state(e->event, st);
+	k::PerfEvent(e->event).set_hw_state(st);
 }
 
 /* ->add: IRQs off, on the CPU the event goes on (context switch in, or IPI). */
@@ -437,7 +447,8 @@ int Pmu::add(EventState *e, int flags)
 				return -LBRCTX_K_EAGAIN;
 		} else {
 			if (u.depth() != e->depth)
-				u.set_depth(e->depth); /* clears the records, as the MSR write does */
+				u.set_depth(
+					e->depth); /* clears the records, as the MSR write does */
 			if ((u.lbr_ctl() & ~lbr::ctl::kEnable) != want)
 				u.reset();
 			u.set_ctl(e->unit_ctl);
@@ -446,7 +457,7 @@ int Pmu::add(EventState *e, int flags)
 	}
 	e->ran = true;
 	c->active[c->nactive++] = e;
-	lbrctx_shim_event_set_hw_state(e->event, LBRCTX_K_PERF_HES_STOPPED | LBRCTX_K_PERF_HES_UPTODATE);
+	k::PerfEvent(e->event).set_hw_state(LBRCTX_K_PERF_HES_STOPPED | LBRCTX_K_PERF_HES_UPTODATE);
 	if (flags & LBRCTX_K_PERF_EF_START)
 		start(e, LBRCTX_K_PERF_EF_RELOAD);
 	return 0;
@@ -472,14 +483,14 @@ void Pmu::del(EventState *e, int)
 /* ->read: IRQs off, on the event's CPU (IPI or local). */
 void Pmu::read(EventState *e)
 {
-	if (!(lbrctx_shim_event_hw_state(e->event) & LBRCTX_K_PERF_HES_STOPPED))
+	if (!(k::PerfEvent(e->event).hw_state() & LBRCTX_K_PERF_HES_STOPPED))
 		account(e);
 }
 
 /* The hrtimer of a sampling callstack event: hard IRQ, on the event's CPU. */
 u64 Pmu::tick(EventState *e)
 {
-	if (lbrctx_shim_event_hw_state(e->event) & LBRCTX_K_PERF_HES_STOPPED)
+	if (k::PerfEvent(e->event).hw_state() & LBRCTX_K_PERF_HES_STOPPED)
 		return 0;
 	u64 now = lbrctx_shim_local_clock();
 	u64 delta = now - e->base;
@@ -633,5 +644,6 @@ extern "C" void lbrctx_pmu_overflow(void *event, void *data, void *regs) noexcep
 /* sched_switch: interrupts off, runqueue locked; @data is the Pmu. */
 extern "C" void lbrctx_on_switch(void *data, void *prev, void *next) noexcept
 {
-	static_cast<lbrctx::pmu::Pmu *>(data)->on_switch(lbrctx::k::Task(prev), lbrctx::k::Task(next));
+	static_cast<lbrctx::pmu::Pmu *>(data)->on_switch(lbrctx::k::Task(prev),
+							 lbrctx::k::Task(next));
 }

@@ -55,7 +55,8 @@ Call classify(u64 ret_ip, u64 ip)
 	if (!ret_ip || !lbrctx_shim_read_kernel(b, ret_ip - 5, sizeof(b)))
 		return {ret_ip ? ret_ip - 1 : 0, lbr::BrType::IndCall};
 	if (b[0] == 0xe8) {
-		s32 rel = static_cast<s32>(b[1] | b[2] << 8 | b[3] << 16 | static_cast<u32>(b[4]) << 24);
+		s32 rel = static_cast<s32>(b[1] | b[2] << 8 | b[3] << 16 |
+					   static_cast<u32>(b[4]) << 24);
 		u64 target = ret_ip + static_cast<s64>(rel);
 		/* ip may sit past an ENDBR64 at the function's start. */
 		bool direct = ip >= target && ip - target < 16;
@@ -113,16 +114,20 @@ Result<void> Source::parse(const char *spec, Patterns &p) const
 			continue;
 		}
 		if (!pattern_char(ch)) {
-			lbrctx_refusal("probes: character '%c' is not allowed in a function glob\n", ch);
+			lbrctx_refusal("probes: character '%c' is not allowed in a function glob\n",
+				       ch);
 			return err::inval();
 		}
 		if (exact_only && glob_char(ch)) {
-			lbrctx_refusal("probes: the kretprobe source takes exact function names, not globs ('%c')\n", ch);
+			lbrctx_refusal(
+				"probes: the kretprobe source takes exact function names, not globs ('%c')\n",
+				ch);
 			return err::inval();
 		}
 		if (!in) {
 			if (p.n == LBRCTX_MAX_PATTERNS) {
-				lbrctx_refusal("probes: at most %d patterns\n", LBRCTX_MAX_PATTERNS);
+				lbrctx_refusal("probes: at most %d patterns\n",
+					       LBRCTX_MAX_PATTERNS);
 				return err::inval();
 			}
 			p.pattern[p.n++] = &p.buf[i];
@@ -155,7 +160,8 @@ Result<void> Source::register_all()
 	for (u32 i = 0; i < m_patterns.n; i++) {
 		int ret = lbrctx_shim_probe_register(i, m_patterns.pattern[i]);
 		if (ret) {
-			lbrctx_info("probes: pattern '%s' not probed (%d)\n", m_patterns.pattern[i], ret);
+			lbrctx_info("probes: pattern '%s' not probed (%d)\n", m_patterns.pattern[i],
+				    ret);
 			continue;
 		}
 		m_registered[i] = true;
@@ -200,12 +206,14 @@ Result<void> Source::init(const char *spec)
 		return r;
 	}
 	if (int r = lbrctx_shim_anchor_register())
-		lbrctx_warn("fgraph anchor not registered (%d): re-registering probes may hit the kernel's fgraph bug\n",
-			    r);
+		lbrctx_warn(
+			"fgraph anchor not registered (%d): re-registering probes may hit the kernel's fgraph bug\n",
+			r);
 	m_ready = true;
 	lbrctx_info("branch source: %s; probes '%s'\n", kind_name(), spec ? spec : "");
 	if (lbrctx_shim_source_kind() == LBRCTX_SOURCE_NONE)
-		lbrctx_warn("no branch source: this kernel has neither CONFIG_FPROBE nor CONFIG_KRETPROBES; lbrctx events are refused\n");
+		lbrctx_warn(
+			"no branch source: this kernel has neither CONFIG_FPROBE nor CONFIG_KRETPROBES; lbrctx events are refused\n");
 	return {};
 }
 
@@ -257,7 +265,11 @@ void Source::show(void *seq)
 void Source::spec(char *buf, size_t size)
 {
 	k::Guard<k::Mutex> m(m_mutex);
-	lbrctx_shim_snprintf(buf, size, "%s", m_spec);
+	size_t i = 0;
+	for (; size && i + 1 < size && m_spec[i]; i++)
+		buf[i] = m_spec[i];
+	if (size)
+		buf[i] = 0;
 }
 
 u32 Source::registered()
@@ -317,7 +329,8 @@ extern "C" bool lbrctx_source_entry(u64 ip, u64 ret_ip, u64 sp, struct lbrctx_ca
 		return false;
 	last = {ip, sp};
 	auto k = classify(ret_ip, ip);
-	if (c->unit.record({k.from, ip, k.type, false, lbrctx_shim_local_clock()}) != lbr::Op::Filtered)
+	if (c->unit.record({k.from, ip, k.type, false, lbrctx_shim_local_clock()}) !=
+	    lbr::Op::Filtered)
 		pmu.on_branch(c);
 	call->armed = 1;
 	return true;

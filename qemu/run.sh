@@ -15,8 +15,9 @@
 #   --timeout S     kill the guest after S seconds (default 300)
 #   --append ARGS   extra kernel command line
 #
-# Exit status: the guest command's, or 124 on timeout, or 125 when the guest
-# ended without reporting one. A console that shows an oops, BUG, WARNING,
+# Exit status: the guest command's (qemu/guest/lib.sh names the guest
+# scripts' own), or 124 on timeout, or 125 when the guest ended without
+# reporting one. A console that shows an oops, BUG, WARNING,
 # KASAN, lockdep, kmemleak, refcount or stall report fails the run (status 1
 # if the command itself succeeded). The console is DIR/console.log, the
 # command's output DIR/guest.log.
@@ -46,7 +47,8 @@ guest_pkgs
 rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-for f in "${ins[@]}"; do cp -L "$f" "$out/" || die "run.sh: cannot copy $f"; done
+# Every guest script sources qemu/guest/lib.sh.
+for f in "$LBRCTX_TOP/qemu/guest/lib.sh" "${ins[@]}"; do cp -L "$f" "$out/" || die "run.sh: cannot copy $f"; done
 printf '%s\n' "$*" >"$out/cmd.sh"
 
 # acpi=noirq: PCI interrupts are routed through the PIRQ table. Under TCG a
@@ -113,4 +115,7 @@ if grep -aEv "$tolerated" "$out/console.log" 2>/dev/null | grep -aEq "$splat"; t
 	[ "$rc" -eq 0 ] && rc=1
 fi
 echo "$elapsed" >"$out/elapsed"
+# The guest scripts' exit statuses, named in qemu/guest/lib.sh.
+name=$(awk -v rc="$rc" -F'[=\t#]+' '/^E_[A-Z_]+=[0-9]+/ && $2 == rc { print $3 }' "$LBRCTX_TOP/qemu/guest/lib.sh")
+[ -n "$name" ] && log "guest exit status $rc:$name (console: $out/console.log)"
 exit "$rc"

@@ -1,315 +1,303 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: every test on every kernel series.
-#
-# For each series (6.1, 6.12, 7.x) it builds or reuses the test kernel,
-# builds the module against it (W=1, warning-free), checks incremental
-# rebuilds, the post-link checks and the negative builds, then runs the
-# KUnit suites in a QEMU guest and parses the KTAP with the kernel's own
-# kunit.py, and runs the perf end-to-end tests (qemu/guest/e2e.sh) with the
-# seed-003 replica, whose line it prints, and the hardening run
-# (qemu/guest/stress.sh: bad-input and privilege tables, isolation, stress
-# scenarios; 4 vCPUs) in a second guest. The debug kernels (KASAN, lockdep,
-# kmemleak, failslab, ...) of 7.x and 6.1 run the KUnit suites, the e2e
-# tests and the stress run too; `make check-all` adds the 6.12 debug
-# kernel. Then `dkms build` against Debian's stock headers
-# (scripts/dkms-check.sh). Prints "<kernel>: N passed, N failed" per kernel
-# and a final "N passed, N failed"; exits non-zero on any failure.
+# make check: every test on every kernel series. This file is the list of
+# what is checked, top to bottom; scripts/check-lib.sh has the mechanics
+# (results, guests and their time limits, the two-at-a-time job runner,
+# the report). Prints the result lines, then "<kernel>: N passed, N failed"
+# per kernel and the total "N passed, N failed"; exits non-zero on any
+# failure.
 #
 # LBRCTX_SERIES / LBRCTX_DEBUG_SERIES pick the series (LBRCTX_DKMS=0 skips
 # the dkms builds); artifacts (build logs, KTAP, kunit.py JSON, guest
 # consoles) go to $LBRCTX_ARTIFACTS (default: ./artifacts).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$LBRCTX_TOP/scripts/check-lib.sh"
 
 SERIES=${LBRCTX_SERIES-6.1 6.12 7.x}
 DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x 6.1}
-ART=${LBRCTX_ARTIFACTS:-$LBRCTX_TOP/artifacts}
-mkdir -p "$ART"
 
-total_pass=0 total_fail=0 summary=() seed003_lines=()
-k_pass=0 k_fail=0
-
-t_pass() { k_pass=$((k_pass + 1)); printf '  ok   %s\n' "$1"; }
-t_fail() { k_fail=$((k_fail + 1)); printf '  FAIL %s: %s\n' "$1" "$2"; }
-t_check() { # NAME CONDITION-RESULT(0/1) REASON
-	if [ "$2" -eq 0 ]; then t_pass "$1"; else t_fail "$1" "$3"; fi
+# ---------------------------------------------------------------------------
+# Per kernel, on the host: the module builds, and builds right.
+host_checks() { # SERIES FLAVOR
+	kernel_env "$1" "$2" || { t_fail kernel_build "scripts/kernels.sh build $1 $2 failed"; return; }
+	echo "$LABEL" >"$ART/.jobs/label-$1-$2"
+	rm -rf "$W"
+	mkdir -p "$W"
+	stage_sources "$W/src"
+	build_tool "$W/lbrctx-tool"
+	build_module "$W/src" "$KDIR" "$W/build.log"
+	local rc=$? n
+	n=$(warnings "$W/build.log")
+	t_check build_w1_warning_free $((rc != 0 || n != 0)) "rc=$rc warnings=$n (see $W/build.log)"
+	[ $rc -eq 0 ] || return
+	[ "$2" = default ] || return 0
+	check_second_make_builds_nothing
+	check_header_change_rebuilds_only_dependents include/lbrctx/guard.h
+	check_flag_change_rebuilds_cxx_only
+	check_postlink
+	check_product_has_no_test_code
+	check_negative_build global_ctor 'constructor/destructor sections'
+	check_negative_build pure_virtual 'weak undefined symbols'
+	check_negative_build operator_new 'C++ runtime symbols'
+	check_modinfo
+	check_make_install
 }
 
-# Lines of a build log that show something being built.
-built_lines() { grep -E '^ +(CC|C\+\+|LD|AR|GEN|CHECK) ' "$1" || true; }
+check_second_make_builds_nothing() {
+	build_module "$W/src" "$KDIR" "$W/rebuild.log"
+	local n
+	n=$(built_lines "$W/rebuild.log" | wc -l)
+	t_check second_make_builds_nothing $((n != 0)) "$n build steps ($W/rebuild.log)"
+}
 
-host_tests() { # KDIR WORKDIR
-	local kdir=$1 w=$2 src=$2/src log rc n
-	stage_sources "$src"
-
-	make -C "$src" KDIR="$kdir" W=1 >"$w/build.log" 2>&1
-	rc=$?
-	n=$(grep -c 'warning:' "$w/build.log")
-	t_check build_w1_warning_free $(( rc != 0 || n != 0 )) "rc=$rc warnings=$n (see $w/build.log)"
-	[ $rc -eq 0 ] || return 1
-
-	make -C "$src" KDIR="$kdir" W=1 >"$w/rebuild.log" 2>&1
-	n=$(built_lines "$w/rebuild.log" | wc -l)
-	t_check second_make_builds_nothing $(( n != 0 )) "$n build steps ($w/rebuild.log)"
-
-	# Touch a header; what is rebuilt must be exactly the objects whose
-	# fixdep dependency list (.cmd) names it, and not every object.
-	local hdr=include/lbrctx/guard.h expected rebuilt nobj
-	expected=$(cd "$src" && grep -l "$hdr" $(find module kunit -name '.*.o.cmd') |
+# Touch a header: what is rebuilt must be exactly the objects whose fixdep
+# dependency list (.cmd) names it, and not every object.
+check_header_change_rebuilds_only_dependents() { # HEADER
+	local hdr=$1 expected rebuilt nobj
+	expected=$(cd "$W/src" && grep -l "$hdr" $(find module kunit -name '.*.o.cmd') |
 		sed -E 's|/\.([^/]*)\.cmd$|/\1|' | sort | tr '\n' ' ')
-	nobj=$(cd "$src" && find module kunit -name '.*.o.cmd' | wc -l)
-	touch "$src/$hdr"
-	make -C "$src" KDIR="$kdir" W=1 >"$w/touch.log" 2>&1
-	rebuilt=$(built_lines "$w/touch.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $NF}' | sed "s|^$src/||" | sort | tr '\n' ' ')
-	t_check header_change_rebuilds_only_dependents \
-		$([ -n "$expected" ] && [ "$rebuilt" = "$expected" ] && [ "$(wc -w <<<"$rebuilt")" -lt "$nobj" ] && echo 0 || echo 1) \
-		"touched $hdr: rebuilt '$rebuilt', dependents '$expected' of $nobj objects"
+	nobj=$(cd "$W/src" && find module kunit -name '.*.o.cmd' | wc -l)
+	touch "$W/src/$hdr"
+	build_module "$W/src" "$KDIR" "$W/touch.log"
+	rebuilt=$(built_lines "$W/touch.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $NF}' |
+		sed "s|^$W/src/||" | sort | tr '\n' ' ')
+	t_expect header_change_rebuilds_only_dependents \
+		"touched $hdr: rebuilt '$rebuilt', dependents '$expected' of $nobj objects" \
+		test -n "$expected" -a "$rebuilt" = "$expected" -a "$(wc -w <<<"$rebuilt")" -lt "$nobj"
+}
 
-	make -C "$src" KDIR="$kdir" W=1 CXXFLAGS_LBRCTX=-DLBRCTX_FLAGS_PROBE >"$w/flags.log" 2>&1
-	rebuilt=$(built_lines "$w/flags.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $1}' | sort -u | tr '\n' ' ')
-	n=$(built_lines "$w/flags.log" | grep -cE '^ +C\+\+ ')
-	local ncxx f
-	ncxx=0
-	for f in $(find "$src/module" "$src/kunit" -name '*.cpp' -not -path '*/negative/*'); do
+check_flag_change_rebuilds_cxx_only() {
+	local kinds n ncxx=0 f
+	build_module "$W/src" "$KDIR" "$W/flags.log" CXXFLAGS_LBRCTX=-DLBRCTX_FLAGS_PROBE
+	kinds=$(built_lines "$W/flags.log" | grep -E '^ +(CC|C\+\+) ' | awk '{print $1}' | sort -u | tr '\n' ' ')
+	n=$(built_lines "$W/flags.log" | grep -cE '^ +C\+\+ ')
+	for f in $(find "$W/src/module" "$W/src/kunit" -name '*.cpp' -not -path '*/negative/*'); do
 		[ -f "${f%.cpp}.o" ] && ncxx=$((ncxx + 1))
 	done
-	t_check flag_change_rebuilds_cxx_only $([ "$rebuilt" = "C++ " ] && [ "$n" -eq "$ncxx" ] && echo 0 || echo 1) \
-		"kinds rebuilt: '$rebuilt', C++ objects rebuilt: $n of $ncxx"
-	make -C "$src" KDIR="$kdir" W=1 >>"$w/flags.log" 2>&1 || return 1
-
-	"$src/scripts/postlink-check.sh" "$src/lbrctx.ko" "$src/lbrctx_kunit.ko" >"$w/postlink.log" 2>&1
-	t_check ko_has_no_ctors_or_cxx_runtime_symbols $? "$(cat "$w/postlink.log")"
-
-	# modinfo: every module_param has a description; the version is dkms.conf's.
-	local nparam ndesc mver dver
-	nparam=$(cat "$src"/module/shim/*.c | grep -c '^module_param(')
-	ndesc=$(modinfo -F parm "$src/lbrctx.ko" | grep -cE '^[a-z_]+:[^ ].{20,}')
-	t_check modinfo_describes_every_parameter $(( nparam == 0 || nparam != ndesc )) \
-		"$nparam module_param, $ndesc described: $(modinfo -F parm "$src/lbrctx.ko" | tr '\n' ' ')"
-	mver=$(modinfo -F version "$src/lbrctx.ko")
-	dver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
-	t_check module_version_is_dkms_version $([ -n "$mver" ] && [ "$mver" = "$dver" ] && echo 0 || echo 1) \
-		"modinfo '$mver', dkms.conf '$dver'"
-
-	# make install into a staging root: lbrctx.ko in updates/, known to depmod.
-	local rel
-	rel=$(cat "$kdir/include/config/kernel.release")
-	rm -rf "$w/install"
-	make -C "$src" KDIR="$kdir" INSTALL_MOD_PATH="$w/install" install >"$w/install.log" 2>&1
-	rc=$?
-	t_check make_install_installs_module \
-		$([ $rc -eq 0 ] && [ -f "$w/install/lib/modules/$rel/updates/lbrctx.ko" ] &&
-		  grep -q '^updates/lbrctx.ko:' "$w/install/lib/modules/$rel/modules.dep" && echo 0 || echo 1) \
-		"rc=$rc ($w/install.log)"
-
-	# Negative builds: each must fail, and with our message.
-	local neg expect
-	for neg in global_ctor:'constructor/destructor sections' \
-		pure_virtual:'weak undefined symbols' \
-		operator_new:'C++ runtime symbols'; do
-		expect=${neg#*:}
-		neg=${neg%%:*}
-		rm -rf "$w/neg-$neg"
-		stage_sources "$w/neg-$neg"
-		make -C "$w/neg-$neg" KDIR="$kdir" LBRCTX_NEGATIVE=kunit/negative/$neg.o \
-			>"$w/neg-$neg.log" 2>&1
-		rc=$?
-		grep -q "lbrctx: post-link check: .*$expect" "$w/neg-$neg.log"
-		t_check "negative_build_${neg}_fails" $(( rc == 0 || $? != 0 )) \
-			"rc=$rc, message '$expect' not found ($w/neg-$neg.log)"
-		rm -rf "$w/neg-$neg"
-	done
-	return 0
+	t_expect flag_change_rebuilds_cxx_only "kinds rebuilt: '$kinds', C++ objects rebuilt: $n of $ncxx" \
+		test "$kinds" = "C++ " -a "$n" -eq "$ncxx"
+	build_module "$W/src" "$KDIR" "$W/flags-back.log"
 }
 
-# Run the KUnit suites in a guest; count cases from kunit.py's JSON.
-guest_kunit() { # KDIR KSRC WORKDIR SRC
-	local kdir=$1 ksrc=$2 w=$3 src=$4 g=$3/guest rc
-	qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$g" --smp 2 --timeout 1200 \
-		--in "$src/lbrctx.ko" --in "$src/lbrctx_kunit.ko" --in "$src/lbrctx_tchain.ko" \
-		--in qemu/guest/kunit.sh --in qemu/guest/e2e.sh --in qemu/guest/seed003.sh \
-		-- sh ./kunit.sh >"$w/guest.log" 2>&1
+check_postlink() {
+	"$W/src/scripts/postlink-check.sh" "$W/src"/*.ko >"$W/postlink.log" 2>&1
+	t_check ko_has_no_ctors_or_cxx_runtime_symbols $? "$(cat "$W/postlink.log")"
+}
+
+# The product (dkms.conf's build, LBRCTX_TESTS=n) exports nothing and
+# holds no test code: no test entry points, kthreads, counters or hooks.
+check_product_has_no_test_code() {
+	local d=$W/product syms bad
+	stage_sources "$d"
+	build_module "$d" "$KDIR" "$W/product.log" LBRCTX_TESTS=n
+	syms=$(nm "$d/lbrctx.ko" 2>/dev/null)
+	bad=$(grep -E '__ksymtab|__export_symbol|lbrctx_kunit|lbrctx_kt_|_test_|kthread|kunit' <<<"$syms" |
+		awk '{print $NF}' | tr '\n' ' ')
+	t_expect product_ko_has_no_test_symbols "rc: $(test -f "$d/lbrctx.ko"; echo $?) found: $bad" \
+		test -f "$d/lbrctx.ko" -a -z "$bad"
+	t_expect product_builds_only_lbrctx_ko "$(cd "$d" && ls ./*.ko | tr '\n' ' ')" \
+		test "$(cd "$d" && ls ./*.ko)" = "./lbrctx.ko"
+	rm -rf "$d"
+}
+
+# Each must fail, and with our message (lbrctx.ko alone is enough).
+check_negative_build() { # NAME MESSAGE
+	local d=$W/neg-$1 rc
+	stage_sources "$d"
+	make -C "$d" KDIR="$KDIR" LBRCTX_TESTS=n LBRCTX_NEGATIVE="kunit/negative/$1.o" \
+		>"$W/neg-$1.log" 2>&1
 	rc=$?
-	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
+	grep -q "lbrctx: post-link check: .*$2" "$W/neg-$1.log"
+	t_check "negative_build_$1_fails" $((rc == 0 || $? != 0)) "rc=$rc, message '$2' not found ($W/neg-$1.log)"
+	rm -rf "$d"
+}
+
+# Every module_param has a description; the version is dkms.conf's.
+check_modinfo() {
+	local nparam ndesc mver dver
+	nparam=$(cat "$W/src"/module/shim/*.c | grep -c '^module_param(')
+	ndesc=$(modinfo -F parm "$W/src/lbrctx.ko" | grep -cE '^[a-z_]+:[^ ].{20,}')
+	t_check modinfo_describes_every_parameter $((nparam == 0 || nparam != ndesc)) \
+		"$nparam module_param, $ndesc described: $(modinfo -F parm "$W/src/lbrctx.ko" | tr '\n' ' ')"
+	mver=$(modinfo -F version "$W/src/lbrctx.ko")
+	dver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
+	t_expect module_version_is_dkms_version "modinfo '$mver', dkms.conf '$dver'" \
+		test -n "$mver" -a "$mver" = "$dver"
+}
+
+# make install into a staging root: lbrctx.ko in updates/, known to depmod.
+check_make_install() {
+	local rel rc
+	rel=$(cat "$KDIR/include/config/kernel.release")
+	rm -rf "$W/install"
+	make -C "$W/src" KDIR="$KDIR" INSTALL_MOD_PATH="$W/install" install >"$W/install.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && [ -f "$W/install/lib/modules/$rel/updates/lbrctx.ko" ] &&
+		grep -q '^updates/lbrctx.ko:' "$W/install/lib/modules/$rel/modules.dep"
+	t_check make_install_installs_module $? "rc=$rc ($W/install.log)"
+}
+
+# ---------------------------------------------------------------------------
+# Per kernel, in QEMU guests.
+
+# KUnit suites (KTAP parsed by the kernel's own kunit.py), then the perf
+# end-to-end tests (qemu/guest/e2e.sh) with the seed-003 replica.
+kunit_guest() { # SERIES FLAVOR
+	kernel_env "$1" "$2" || return
+	local g=$W/guest s=$W/src rc
+	guest kunit "$2" "$g" --smp 2 --in "$s/lbrctx.ko" --in "$s/lbrctx_kunit.ko" \
+		--in "$s/lbrctx_tchain.ko" --in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
+		--in qemu/guest/seed003.sh -- sh ./kunit.sh >"$W/guest.log" 2>&1
+	rc=$?
+	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$W/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
 	[ -f "$g/facts" ] || return 0
-	t_check guest_has_2_cpus $(grep -qx 'nproc=2' "$g/facts"; echo $?) "$(grep nproc "$g/facts")"
-	t_check modules_unload_cleanly $([ -f "$g/modules-after.txt" ] && [ ! -s "$g/modules-after.txt" ] && echo 0 || echo 1) \
-		"still loaded: $(cat "$g/modules-after.txt" 2>/dev/null)"
-	t_check store_empty_after_suites \
-		$(grep -qx 'objects 0' "$g/store-after.txt" 2>/dev/null && grep -qx 'global_users 0' "$g/store-after.txt" && echo 0 || echo 1) \
-		"debugfs store: $(tr '\n' ' ' <"$g/store-after.txt" 2>/dev/null)"
+	t_expect guest_has_2_cpus "$(grep nproc "$g/facts")" grep -qx nproc=2 "$g/facts"
+	t_expect modules_unload_cleanly "still loaded: $(cat "$g/modules-after.txt" 2>/dev/null)" \
+		test -f "$g/modules-after.txt" -a ! -s "$g/modules-after.txt"
+	t_expect store_empty_after_suites "debugfs store: $(tr '\n' ' ' <"$g/store-after.txt" 2>/dev/null)" \
+		grep -qx 'objects 0' "$g/store-after.txt"
 	if grep -q slab_sysfs=1 "$g/facts"; then
-		t_check caches_destroyed_on_unload $([ ! -s "$g/slabs-after.txt" ] && echo 0 || echo 1) \
-			"left: $(cat "$g/slabs-after.txt")"
+		t_expect caches_destroyed_on_unload "left: $(cat "$g/slabs-after.txt")" test ! -s "$g/slabs-after.txt"
 	fi
 	if grep -q kmemleak=1 "$g/facts"; then
-		t_check kmemleak_reports_nothing $([ ! -s "$g/kmemleak.txt" ] && echo 0 || echo 1) \
-			"$(head -n 5 "$g/kmemleak.txt")"
+		t_expect kmemleak_reports_nothing "$(head -n 5 "$g/kmemleak.txt")" test ! -s "$g/kmemleak.txt"
 	fi
-	guest_e2e "$g"
-	[ -f "$g/kunit-dmesg.log" ] || { t_fail kunit_ran "no KTAP captured"; return 0; }
+	t_import e2e "$g/e2e-results.txt" "$g/e2e.log"
+	[ -s "$g/seed003.txt" ] && cp "$g/seed003.txt" "$ART/.jobs/$JOB_NAME.lines"
+	kunit_results "$g" "$W"
+}
+
+# kunit.py's JSON of the guest's KTAP: one result per case.
+kunit_results() { # GUESTDIR WORKDIR
+	local g=$1 w=$2 raw parsed
+	[ -f "$g/kunit-dmesg.log" ] || { t_fail kunit_ran "no KTAP captured"; return; }
 	cp "$g/kunit-dmesg.log" "$w/kunit.ktap"
 	# 6.1 prints no top-level "KTAP version 1" / "1..N" for a module's
 	# suites; supply it (N = the top-level results) so kunit.py sees a
 	# complete document.
 	if ! grep -qE '^\[[ 0-9.]+\] KTAP version' "$w/kunit.ktap"; then
 		local nsuites
-		nsuites=$(grep -cE '^\[[ 0-9.]+\] (ok|not ok) [0-9]+ ' "$w/kunit.ktap")
+		nsuites=$(grep -cE '^\[[ 0-9.]+\] (ok|not ok) [0-9]+ ' "$g/kunit-dmesg.log")
 		{ printf '[    0.000000] KTAP version 1\n[    0.000000] 1..%d\n' "$nsuites"
 		  cat "$g/kunit-dmesg.log"; } >"$w/kunit.ktap"
 	fi
-	python3 "$ksrc/tools/testing/kunit/kunit.py" parse --json="$w/kunit.json" \
+	python3 "$KSRC/tools/testing/kunit/kunit.py" parse --json="$w/kunit.json" \
 		"$w/kunit.ktap" >"$w/kunit-parse.txt" 2>&1
-	local counts
-	counts=$(python3 - "$w/kunit.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-p = f = 0
-def walk(node, prefix):
-    global p, f
-    for g in node.get("sub_groups", []):
-        walk(g, prefix + g["name"] + ".")
-    for c in node.get("test_cases", []):
-        st = c.get("status")
-        name = prefix + c["name"]
-        if st == "PASS":
-            p += 1
-            print("  ok   kunit:" + name)
-        elif st == "SKIP":
-            print("  skip kunit:" + name)
-        else:
-            f += 1
-            print("  FAIL kunit:" + name + ": " + str(st))
-walk(d, "")
-print("COUNTS %d %d" % (p, f))
-PY
-	)
-	printf '%s\n' "$counts" | grep -v '^COUNTS'
-	local kp kf
-	read -r _ kp kf < <(printf '%s\n' "$counts" | grep '^COUNTS')
-	k_pass=$((k_pass + ${kp:-0}))
-	k_fail=$((k_fail + ${kf:-0}))
-	t_check kunit_parser_reports_no_errors \
-		$(grep -q 'Testing complete.' "$w/kunit-parse.txt" && ! grep -qE 'Testing complete.*(failed|errors|crashed):' "$w/kunit-parse.txt" && echo 0 || echo 1) \
-		"$(grep 'Testing complete' "$w/kunit-parse.txt")"
-	# Every case result line of the KTAP (indented one level) must have
-	# reached kunit.py's JSON, and there must be some.
-	local raw
+	python3 scripts/kunit-results.py "$w/kunit.json" >>"$RESULTS"
+	grep -q 'Testing complete.' "$w/kunit-parse.txt" &&
+		! grep -qE 'Testing complete.*(failed|errors|crashed):' "$w/kunit-parse.txt"
+	t_check kunit_parser_reports_no_errors $? "$(grep 'Testing complete' "$w/kunit-parse.txt")"
+	# Every case result line of the KTAP (indented one level) reached the JSON.
 	raw=$(grep -cE '^\[[ 0-9.]+\] {5}(ok|not ok) [0-9]+ ' "$w/kunit.ktap" || true)
-	t_check kunit_parsed_every_case $(( raw == 0 || ${kp:-0} + ${kf:-0} != raw )) \
-		"KTAP has $raw case results, kunit.py JSON $((${kp:-0} + ${kf:-0})) ($w/kunit-parse.txt)"
+	parsed=$(grep -cE '^(ok|FAIL|skip) kunit:' "$RESULTS" || true)
+	t_expect kunit_parsed_every_case "KTAP has $raw case results, kunit.py JSON $parsed" \
+		test "$raw" -gt 0 -a "$raw" -eq "$parsed"
 }
 
-# Results of a guest script: one "ok NAME" or "FAIL NAME: why" line each.
-guest_results() { # PREFIX FILE LOG
-	local line name
-	if [ ! -s "$2" ]; then
-		t_fail "$1_ran" "no $1 results ($(tail -n 3 "$3" 2>/dev/null | tr '\n' ' '))"
-		return
-	fi
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) t_pass "$1:${line#ok }" ;;
-		"FAIL "*) name=${line#FAIL }; t_fail "$1:${name%%:*}" "${name#*: }" ;;
-		esac
-	done <"$2"
-}
-
-# The perf end-to-end results of qemu/guest/e2e.sh.
-guest_e2e() { # GUESTDIR
-	guest_results e2e "$1/e2e-results.txt" "$1/e2e.log"
-	[ -s "$1/seed003.txt" ] && seed003_lines+=("$(cat "$1/seed003.txt")")
-}
-
-# The hardening run (qemu/guest/stress.sh) in a 4-vCPU guest.
-guest_stress() { # KDIR WORKDIR SRC
-	local g=$2/stress rc
-	# slub_debug 'A' marks lbrctx's two caches for failslab from boot (6.1
-	# has no writable /sys/kernel/slab/<cache>/failslab); FZPU keeps the
-	# debug checks the debug kernels' SLUB_DEBUG_ON would give them.
-	qemu/run.sh --kernel "$1/arch/x86/boot/bzImage" --out "$g" --smp 4 --timeout 1500 \
-		--append "slub_debug=FZPUA,lbrctx_task_data,lbrctx_event" \
-		--in "$3/lbrctx.ko" --in "$3/lbrctx_tchain.ko" --in "$2/lbrctx-tool" \
+# The hardening run (qemu/guest/stress.sh) in a 4-vCPU guest. slub_debug
+# 'A' marks lbrctx's two caches for failslab from boot (6.1 has no
+# writable /sys/kernel/slab/<cache>/failslab); FZPU keeps the debug checks
+# the debug kernels' SLUB_DEBUG_ON would give them.
+stress_guest() { # SERIES FLAVOR
+	kernel_env "$1" "$2" || return
+	local g=$W/stress s=$W/src rc
+	guest stress "$2" "$g" --smp 4 --append "slub_debug=FZPUA,lbrctx_task_data,lbrctx_event" \
+		--in "$s/lbrctx.ko" --in "$s/lbrctx_tchain.ko" --in "$W/lbrctx-tool" \
 		--in qemu/guest/stress.sh --in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
-		-- "STRESS_LONG=${LBRCTX_STRESS_LONG:-0} sh ./stress.sh" >"$2/stress.log" 2>&1
+		-- "STRESS_LONG=${LBRCTX_STRESS_LONG:-0} sh ./stress.sh" >"$W/stress.log" 2>&1
 	rc=$?
-	t_check stress_guest_run_clean $rc "status $rc: $(tail -n 5 "$2/stress.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
-	[ -f "$g/facts" ] && t_check stress_guest_has_4_cpus $(grep -qx 'nproc=4' "$g/facts"; echo $?) \
-		"$(grep nproc "$g/facts")"
-	guest_results stress "$g/stress-results.txt" "$g/stress.log"
+	t_check stress_guest_run_clean $rc "status $rc: $(tail -n 5 "$W/stress.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
+	[ -f "$g/facts" ] && t_expect stress_guest_has_4_cpus "$(grep nproc "$g/facts")" grep -qx nproc=4 "$g/facts"
+	t_import stress "$g/stress-results.txt" "$g/stress.log"
 }
 
 # A busybox initramfs guest boots and loads the module.
-guest_initramfs() { # KDIR WORKDIR SRC
-	local g=$2/initramfs rc
-	qemu/run.sh --initramfs --kernel "$1/arch/x86/boot/bzImage" --out "$g" --timeout 300 \
-		--in "$3/lbrctx.ko" -- 'insmod ./lbrctx.ko && rmmod lbrctx && nproc' >"$2/initramfs.log" 2>&1
-	rc=$?
-	t_check initramfs_guest_loads_module $rc "status $rc ($g/console.log)"
+initramfs_guest() { # SERIES FLAVOR
+	kernel_env "$1" "$2" || return
+	guest initramfs "$2" "$W/initramfs" --initramfs --in "$W/src/lbrctx.ko" \
+		-- 'insmod ./lbrctx.ko && rmmod lbrctx && nproc' >"$W/initramfs.log" 2>&1
+	t_check initramfs_guest_loads_module $? "status $? ($W/initramfs/console.log)"
 }
 
-finish_kernel() { # LABEL
-	local l
-	for l in "${seed003_lines[@]}"; do echo "$l"; done
-	seed003_lines=()
-	printf '%s: %d passed, %d failed\n' "$1" "$k_pass" "$k_fail"
-	summary+=("$1: $k_pass passed, $k_fail failed")
-	total_pass=$((total_pass + k_pass))
-	total_fail=$((total_fail + k_fail))
-	k_pass=0 k_fail=0
+# ---------------------------------------------------------------------------
+# Once, on the host.
+host_wide_checks() {
+	local missing
+	# The tables of docs/PMU.md are the guest's tables.
+	missing=$(awk '/^#/ || NF < 2 { next } { print $1, $2 }' qemu/guest/attr-table.txt |
+		while read -r n e; do grep -qF "| \`$n\` | \`$e\` |" docs/PMU.md || echo "$n"; done)
+	missing+=$(awk '/^#/ || NF < 5 { next } { print $1, $2, $3, $4 }' qemu/guest/priv-table.txt |
+		while read -r n a b c; do grep -qF "| \`$n\` | \`$a\` | \`$b\` | \`$c\` |" docs/PMU.md || echo "$n"; done)
+	t_expect docs_tables_match_guest_tables \
+		"rows of qemu/guest/{attr,priv}-table.txt not in docs/PMU.md: $(echo $missing)" test -z "$missing"
+	# Every test, check, function or file name the docs show exists.
+	missing=$(scripts/docs-check.sh "$(scripts/kernels.sh src 6.1 2>/dev/null)" \
+		"$(scripts/kernels.sh src 7.x 2>/dev/null)")
+	t_expect docs_name_only_what_exists "named in the docs, found nowhere else: $(echo $missing)" \
+		test -z "$missing"
+	# The C++ follows .clang-format; the shim, kernel style (docs/ARCHITECTURE.md).
+	local unformatted
+	unformatted=$(for f in $(cxx_sources); do
+		clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+	t_expect cxx_follows_clang_format "not formatted: $(echo $unformatted)" test -z "$unformatted"
+	check_shim_checkpatch
+	# The shim's share of the module's code (docs/ARCHITECTURE.md).
+	scripts/loc.sh >"$ART/loc.txt"
+	cp "$ART/loc.txt" "$ART/.jobs/$JOB_NAME.lines"
+	t_expect shim_is_under_a_quarter_of_the_module "$(cat "$ART/loc.txt")" \
+		awk '{ split($4, r, "="); exit !(r[2] < 0.25) }' "$ART/loc.txt"
 }
 
+# The C++ that .clang-format covers: all of it but the headers shared with C.
+cxx_sources() {
+	ls module/*.cpp include/lbrctx/*.h include/lbrctx/k/*.h kunit/*.cpp kunit/ktest.h \
+		kunit/negative/*.cpp | grep -vE 'include/lbrctx/(shim|kunit_api)\.h$'
+}
+
+# checkpatch.pl of the 7.x tree on the shim reports only what
+# docs/ARCHITECTURE.md explains: FILE:TYPE pairs ("*" any file).
+CHECKPATCH_EXPLAINED="*:LINUX_VERSION_CODE *:CONSTANT_COMPARISON exports.c:EXPORT_SYMBOL
+	print.c:PRINTK_WITHOUT_KERN_LEVEL task.c:OPEN_BRACE shim.h:NEW_TYPEDEFS
+	shim.h:PREFER_DEFINED_ATTRIBUTE_MACRO"
+check_shim_checkpatch() {
+	local ksrc out bad=
+	ksrc=$(scripts/kernels.sh src 7.x) || { t_fail shim_checkpatch_reports_only_the_explained "no 7.x tree"; return; }
+	out=$(perl "$ksrc/scripts/checkpatch.pl" --no-tree -f --terse --show-types \
+		module/shim/*.c module/shim/*.h include/lbrctx/shim.h include/lbrctx/kunit_api.h 2>&1 |
+		sed -n 's/^\([^:]*\):[0-9]*: [A-Z]*:\([A-Z_]*\):.*/\1 \2/p' | sort -u)
+	while read -r f type; do
+		[ -n "$f" ] || continue
+		case " $(echo $CHECKPATCH_EXPLAINED) " in
+		*" *:$type "* | *" ${f##*/}:$type "*) ;;
+		*) bad+=" ${f##*/}:$type" ;;
+		esac
+	done <<<"$out"
+	t_expect shim_checkpatch_reports_only_the_explained "unexplained:$bad" test -z "$bad"
+}
+
+dkms_checks() {
+	scripts/dkms-check.sh "$ART/dkms" >"$ART/dkms.log" 2>"$ART/dkms.err"
+	t_import dkms "$ART/dkms.log" "$ART/dkms.err"
+	grep '^dkms kernel=' "$ART/dkms.log" >"$ART/.jobs/$JOB_NAME.lines"
+}
+
+# ---------------------------------------------------------------------------
+# The plan: per default kernel the host checks, then three guests; per
+# debug kernel the W=1 build, the KUnit/e2e guest and the stress guest;
+# the host-wide checks and the dkms builds. Two jobs at a time.
 cd "$LBRCTX_TOP" || exit 1
 build_pkgs
 guest_pkgs
+need_pkgs clang-format
+rm -rf "$ART/.jobs"
+mkdir -p "$ART/.jobs"
+begin=$(date +%s)
 
-# run_kernel SERIES FLAVOR: build or reuse the kernel, then its tests.
-run_kernel() {
-	local s=$1 flavor=$2 kdir ksrc rel label w rc n
-	local suffix=${flavor/default/}
-	suffix=${suffix:+-$suffix}
-	log "kernel series $s ($flavor)"
-	scripts/kernels.sh dir "$s" "$flavor" >/dev/null 2>&1 ||
-		log "waiting for its build (progress: $ART/kernels.log)"
-	if ! kdir=$(scripts/kernels.sh build "$s" "$flavor"); then
-		t_fail kernel_build "scripts/kernels.sh build $s $flavor failed"
-		finish_kernel "$s$suffix"
-		return
-	fi
-	ksrc=$(cat "$kdir/.lbrctx-src")
-	rel=$(cat "$kdir/include/config/kernel.release")
-	label=${rel%-lbrctx}$suffix
-	w=$ART/$label
-	rm -rf "$w"
-	mkdir -p "$w"
-	if [ "$flavor" = default ]; then
-		if host_tests "$kdir" "$w"; then
-			build_tool "$w/lbrctx-tool"
-			guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
-			guest_stress "$kdir" "$w" "$w/src"
-			guest_initramfs "$kdir" "$w" "$w/src"
-		fi
-	else
-		stage_sources "$w/src"
-		make -C "$w/src" KDIR="$kdir" W=1 >"$w/build.log" 2>&1
-		rc=$?
-		n=$(grep -c 'warning:' "$w/build.log")
-		t_check build_w1_warning_free $(( rc != 0 || n != 0 )) "rc=$rc warnings=$n ($w/build.log)"
-		if [ $rc -eq 0 ]; then
-			build_tool "$w/lbrctx-tool"
-			guest_kunit "$kdir" "$ksrc" "$w" "$w/src"
-			guest_stress "$kdir" "$w" "$w/src"
-		fi
-	fi
-	finish_kernel "$label"
-}
-
-# Build the kernels in the background, in the order the tests use them, so
-# that on a fresh machine one kernel builds while the previous one's guests
-# run (scripts/kernels.sh holds a lock per kernel; run_kernel waits on it).
-# Package lists are resolved first, one series at a time.
+# On a fresh machine the kernels build in the background, in the order the
+# jobs need them (scripts/kernels.sh holds a lock per kernel; a job that
+# needs one waits on it). Package lists are resolved first, one at a time.
 for s in $SERIES $DEBUG_SERIES; do scripts/kernels.sh dir "$s" default >/dev/null 2>&1; done
 (
 	for s in $SERIES; do scripts/kernels.sh build "$s" default; done
@@ -318,31 +306,42 @@ for s in $SERIES $DEBUG_SERIES; do scripts/kernels.sh dir "$s" default >/dev/nul
 builder=$!
 trap 'kill $builder 2>/dev/null' EXIT
 
+KERNELS=()
 for s in $SERIES; do
-	run_kernel "$s" default
+	job "host:$s:default" "" host_checks "$s" default
+	job "kunit:$s:default" "host:$s:default" kunit_guest "$s" default
+	job "stress:$s:default" "host:$s:default" stress_guest "$s" default
+	job "initramfs:$s:default" "host:$s:default" initramfs_guest "$s" default
+	KERNELS+=("$s:default")
 done
 for s in $DEBUG_SERIES; do
-	run_kernel "$s" debug
+	job "host:$s:debug" "" host_checks "$s" debug
+	job "kunit:$s:debug" "host:$s:debug" kunit_guest "$s" debug
+	job "stress:$s:debug" "host:$s:debug" stress_guest "$s" debug
+	KERNELS+=("$s:debug")
 done
+job "host-wide" "" host_wide_checks
+[ "${LBRCTX_DKMS:-1}" = 1 ] && job "dkms" "" dkms_checks
 
+run_jobs
 wait $builder
-# Host checks: the tables of docs/PMU.md are the guest's tables; dkms build
-# against Debian's stock headers (build only).
-log "host checks: docs tables, dkms build against Debian's stock headers"
-missing=$(awk '/^#/ || NF < 2 { next } { print $1, $2 }' qemu/guest/attr-table.txt |
-	while read -r n e; do grep -qF "| \`$n\` | \`$e\` |" docs/PMU.md || echo "$n"; done)
-missing+=$(awk '/^#/ || NF < 5 { next } { print $1, $2, $3, $4 }' qemu/guest/priv-table.txt |
-	while read -r n a b c; do grep -qF "| \`$n\` | \`$a\` | \`$b\` | \`$c\` |" docs/PMU.md || echo "$n"; done)
-t_check docs_tables_match_guest_tables $([ -z "$missing" ] && echo 0 || echo 1) \
-	"rows of qemu/guest/{attr,priv}-table.txt not in docs/PMU.md: $(echo $missing)"
-if [ "${LBRCTX_DKMS:-1}" = 1 ]; then
-	scripts/dkms-check.sh "$ART/dkms" >"$ART/dkms.log" 2>"$ART/dkms.err"
-	guest_results dkms "$ART/dkms.log" "$ART/dkms.err"
-	grep '^dkms kernel=' "$ART/dkms.log"
-fi
-finish_kernel host
+
+for k in "${KERNELS[@]}"; do
+	s=${k%%:*} flavor=${k#*:}
+	label=$(cat "$ART/.jobs/label-$s-$flavor" 2>/dev/null || echo "$s-$flavor")
+	jobs=()
+	for j in "${JOB_NAMES[@]}"; do [ "${j#*:}" = "$k" ] && jobs+=("$j"); done
+	cat "$ART/.jobs/"*":$k.lines" 2>/dev/null
+	report_kernel "$label" "${jobs[@]}"
+done
+host_jobs=(host-wide)
+[ "${LBRCTX_DKMS:-1}" = 1 ] && host_jobs+=(dkms)
+for j in "${host_jobs[@]}"; do cat "$ART/.jobs/$j.lines" 2>/dev/null; done
+report_kernel host "${host_jobs[@]}"
 
 echo
-for l in "${summary[@]}"; do echo "$l"; done
-printf '%d passed, %d failed\n' "$total_pass" "$total_fail"
-[ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]
+for l in "${TIMES[@]}"; do echo "$l"; done
+echo "wall time: $(( $(date +%s) - begin )) s"
+for l in "${SUMMARY[@]}"; do echo "$l"; done
+printf '%d passed, %d failed\n' "$TOTAL_PASS" "$TOTAL_FAIL"
+[ "$TOTAL_FAIL" -eq 0 ] && [ "$TOTAL_PASS" -gt 0 ]

@@ -78,9 +78,9 @@ stage_sources() {
 		"$LBRCTX_TOP"/{Kbuild,Makefile,module,include,kunit,scripts} "$1/"
 }
 
-# build_tool OUT: the guest helper (qemu/guest/lbrctx-tool.c), built for the
-# host, which the guests share as their root file system.
+# build_tool OUT: scripts/lbrctx-tool.c, built for the host, which the
+# guests share as their root file system.
 build_tool() {
-	gcc -O2 -Wall -Wextra -Werror -o "$1" "$LBRCTX_TOP/qemu/guest/lbrctx-tool.c" -lpthread ||
+	gcc -O2 -Wall -Wextra -Werror -o "$1" "$LBRCTX_TOP/scripts/lbrctx-tool.c" -lpthread ||
 		die "cannot build $1"
 }

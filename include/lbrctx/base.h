@@ -6,8 +6,8 @@
  */
 #pragma once
 
-#include <lbrctx/shim.h>
 #include <lbrctx/layout.h>
+#include <lbrctx/shim.h>
 
 namespace lbrctx {
 
@@ -91,15 +91,15 @@ inline void *operator new(lbrctx::size_t, void *p) noexcept
 inline void operator delete(void *, void *) noexcept {}
 
 /* The object of type @Type whose @member is at @ptr. */
-#define lbrctx_container_of(ptr, Type, member)                                               \
-	(reinterpret_cast<Type *>(reinterpret_cast<unsigned char *>(ptr) -                    \
+#define lbrctx_container_of(ptr, Type, member)                             \
+	(reinterpret_cast<Type *>(reinterpret_cast<unsigned char *>(ptr) - \
 				  __builtin_offsetof(Type, member)))
 
 /* Report a broken invariant through WARN (with its backtrace); evaluates to @cond. */
 #define LBRCTX_WARN_ON(cond) lbrctx_shim_warn(!!(cond), #cond, __FILE__, __LINE__)
 
-#define lbrctx_err(...) lbrctx_shim_log(LBRCTX_LOG_ERR, __VA_ARGS__)
-#define lbrctx_warn(...) lbrctx_shim_log(LBRCTX_LOG_WARNING, __VA_ARGS__)
-#define lbrctx_info(...) lbrctx_shim_log(LBRCTX_LOG_INFO, __VA_ARGS__)
+#define lbrctx_err(...)	 lbrctx_shim_log(LBRCTX_LOG_ERR, false, __VA_ARGS__)
+#define lbrctx_warn(...) lbrctx_shim_log(LBRCTX_LOG_WARNING, false, __VA_ARGS__)
+#define lbrctx_info(...) lbrctx_shim_log(LBRCTX_LOG_INFO, false, __VA_ARGS__)
 /* One rate-limited line for a refusal a user can trigger at will. */
-#define lbrctx_refusal(...) lbrctx_shim_log_rl(LBRCTX_LOG_INFO, __VA_ARGS__)
+#define lbrctx_refusal(...) lbrctx_shim_log(LBRCTX_LOG_INFO, true, __VA_ARGS__)

@@ -43,7 +43,7 @@ struct EntryFormat {
 	bool type_save;
 	bool cycles;
 	bool priv_save;
-	u16 max;	/* attr.sample_max_stack */
+	u16 max; /* attr.sample_max_stack */
 };
 
 /* Arch LBR INFO.BR_TYPE (SDM Vol. 3B, Table 18-55) to perf's generic branch type. */
@@ -85,9 +85,10 @@ inline void fill_branch_stack(const lbr::Unit &u, const EntryFormat &f, BranchSt
 		if (f.type_save)
 			flags |= perf_br_type(lbr::info_type(r.info)) << brentry::kTypeShift;
 		if (f.priv_save)
-			flags |= static_cast<u64>(kernel_address(r.to) ? LBRCTX_K_PERF_BR_PRIV_KERNEL
-								 : LBRCTX_K_PERF_BR_PRIV_USER)
-				 << brentry::kPrivShift;
+			flags |=
+				static_cast<u64>(kernel_address(r.to) ? LBRCTX_K_PERF_BR_PRIV_KERNEL
+								      : LBRCTX_K_PERF_BR_PRIV_USER)
+				<< brentry::kPrivShift;
 		out.entries[i] = {r.from, r.to, flags};
 	}
 	out.nr = n;

@@ -22,14 +22,4 @@ private:
 	bool m_armed = true;
 };
 
-/*
- * A kernel FPU section (kernel_fpu_begin/end). Task context only; the
- * section runs with preemption disabled, so it must not sleep.
- */
-class [[nodiscard]] FpuSection : Pinned {
-public:
-	FpuSection() { lbrctx_shim_fpu_begin(); }
-	~FpuSection() { lbrctx_shim_fpu_end(); }
-};
-
 } // namespace lbrctx

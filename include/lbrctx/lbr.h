@@ -75,22 +75,35 @@ inline constexpr u32 kMinDepth = 8;
 inline constexpr u32 kMaxDepth = xsave::kLbrMaxDepth;
 inline constexpr u32 kDefaultDepth = kMaxDepth;
 
-constexpr bool valid_depth(u64 d) { return d >= kMinDepth && d <= kMaxDepth && d % 8 == 0; }
+constexpr bool valid_depth(u64 d)
+{
+	return d >= kMinDepth && d <= kMaxDepth && d % 8 == 0;
+}
 
 constexpr u64 type_bit(BrType t)
 {
 	switch (t) {
-	case BrType::Jcc: return ctl::kJcc;
-	case BrType::IndJmp: return ctl::kIndJmp;
-	case BrType::RelJmp: return ctl::kRelJmp;
-	case BrType::IndCall: return ctl::kIndCall;
-	case BrType::RelCall: return ctl::kRelCall;
-	case BrType::Return: return ctl::kReturn;
-	default: return ctl::kOther;
+	case BrType::Jcc:
+		return ctl::kJcc;
+	case BrType::IndJmp:
+		return ctl::kIndJmp;
+	case BrType::RelJmp:
+		return ctl::kRelJmp;
+	case BrType::IndCall:
+		return ctl::kIndCall;
+	case BrType::RelCall:
+		return ctl::kRelCall;
+	case BrType::Return:
+		return ctl::kReturn;
+	default:
+		return ctl::kOther;
 	}
 }
 
-constexpr bool is_call(BrType t) { return t == BrType::RelCall || t == BrType::IndCall; }
+constexpr bool is_call(BrType t)
+{
+	return t == BrType::RelCall || t == BrType::IndCall;
+}
 
 constexpr BrType info_type(u64 inf)
 {
@@ -103,16 +116,16 @@ struct Branch {
 	u64 from;
 	u64 to;
 	BrType type;
-	bool user;	/* retired at CPL > 0 */
-	u64 now_ns;	/* the clock the cycle field is taken from */
+	bool user;  /* retired at CPL > 0 */
+	u64 now_ns; /* the clock the cycle field is taken from */
 };
 
 enum class Op : u8 {
-	Filtered,	/* not recorded: disabled, CPL or type filtered */
-	Recorded,	/* plain mode: added to the ring */
-	Pushed,		/* call-stack mode: a call pushed */
-	Popped,		/* call-stack mode: a return popped the youngest call */
-	PopEmpty,	/* call-stack mode: a return with nothing to pop */
+	Filtered, /* not recorded: disabled, CPL or type filtered */
+	Recorded, /* plain mode: added to the ring */
+	Pushed,	  /* call-stack mode: a call pushed */
+	Popped,	  /* call-stack mode: a return popped the youngest call */
+	PopEmpty, /* call-stack mode: a return with nothing to pop */
 };
 
 class Unit {

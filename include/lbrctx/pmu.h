@@ -13,6 +13,7 @@
 #include <lbrctx/atomic.h>
 #include <lbrctx/brstack.h>
 #include <lbrctx/k/percpu.h>
+#include <lbrctx/k/perf_event.h>
 #include <lbrctx/lbr.h>
 #include <lbrctx/store.h>
 
@@ -24,9 +25,9 @@ namespace pmu {
 
 /* config:0-7 */
 enum class Kind : u8 {
-	Callstack = 0,	/* the LBR sampled by time; counts ns */
-	Branches = 1,	/* counts recorded branches; samples every N */
-	Saves = 2,	/* per-CPU counts of the switch hook's operations */
+	Callstack = 0, /* the LBR sampled by time; counts ns */
+	Branches = 1,  /* counts recorded branches; samples every N */
+	Saves = 2,     /* per-CPU counts of the switch hook's operations */
 	Restores = 3,
 	Resets = 4,
 };
@@ -78,25 +79,25 @@ struct CpuState {
 
 /* One perf event's state, from the "lbrctx_event" cache; its pmu_private. */
 struct EventState {
-	void *event;		/* struct perf_event */
-	void *handler;		/* the overflow handler lbrctx wraps */
+	void *event;					     /* struct perf_event */
+	void *handler;					     /* the overflow handler lbrctx wraps */
 	KernelStorage<LBRCTX_K_SIZEOF_HLIST_HEAD, 8> head{}; /* this event alone */
 	k::RcuHead rcu;
 	Kind kind;
 	bool sampling;
 	bool uses_unit;
-	bool global;		/* holds a global store reference */
-	bool probes;		/* holds a branch source reference */
-	bool ran;		/* added on a CPU at least once */
+	bool global; /* holds a global store reference */
+	bool probes; /* holds a branch source reference */
+	bool ran;    /* added on a CPU at least once */
 	bool exclude_user;
 	bool exclude_idle;
 	EntryFormat format;
-	u64 unit_ctl;		/* LBR_CTL with LBREn */
+	u64 unit_ctl; /* LBR_CTL with LBREn */
 	u32 depth;
-	u64 period;		/* ns (Callstack) or branches (Branches) */
-	u64 base;		/* the count or clock already accounted */
-	u64 left;		/* branches until the next sample */
-	TaskRef td;		/* a per-task event's reference, until it ran */
+	u64 period; /* ns (Callstack) or branches (Branches) */
+	u64 base;   /* the count or clock already accounted */
+	u64 left;   /* branches until the next sample */
+	TaskRef td; /* a per-task event's reference, until it ran */
 };
 
 /* The event's unit configuration, decoded from its attributes. */
@@ -109,13 +110,13 @@ struct UnitConfig {
 Result<UnitConfig> decode_unit_config(const lbrctx_attr &a);
 
 struct Stats {
-	u64 events;		/* lbrctx events that exist */
-	u64 records;		/* branches recorded, all CPUs */
+	u64 events;  /* lbrctx events that exist */
+	u64 records; /* branches recorded, all CPUs */
 	u64 saves;
 	u64 restores;
 	u64 resets;
 	u64 samples;
-	u64 dropped;		/* records not taken: NMI, recursion */
+	u64 dropped; /* records not taken: NMI, recursion */
 };
 
 class Pmu : Pinned {
@@ -197,7 +198,7 @@ public:
 private:
 	static constexpr size_t kSpecMax = 256;
 	struct Patterns {
-		char buf[kSpecMax];	/* NUL-separated patterns */
+		char buf[kSpecMax]; /* NUL-separated patterns */
 		const char *pattern[LBRCTX_MAX_PATTERNS];
 		u32 n;
 	};

@@ -15,14 +15,38 @@ struct [[nodiscard]] Error {
 };
 
 namespace err {
-constexpr Error nomem() { return Error{-LBRCTX_K_ENOMEM}; }
-constexpr Error inval() { return Error{-LBRCTX_K_EINVAL}; }
-constexpr Error noent() { return Error{-LBRCTX_K_ENOENT}; }
-constexpr Error busy() { return Error{-LBRCTX_K_EBUSY}; }
-constexpr Error srch() { return Error{-LBRCTX_K_ESRCH}; }
-constexpr Error too_big() { return Error{-LBRCTX_K_E2BIG}; }
-constexpr Error opnotsupp() { return Error{-LBRCTX_K_EOPNOTSUPP}; }
-constexpr Error nodev() { return Error{-LBRCTX_K_ENODEV}; }
+constexpr Error nomem()
+{
+	return Error{-LBRCTX_K_ENOMEM};
+}
+constexpr Error inval()
+{
+	return Error{-LBRCTX_K_EINVAL};
+}
+constexpr Error noent()
+{
+	return Error{-LBRCTX_K_ENOENT};
+}
+constexpr Error busy()
+{
+	return Error{-LBRCTX_K_EBUSY};
+}
+constexpr Error srch()
+{
+	return Error{-LBRCTX_K_ESRCH};
+}
+constexpr Error too_big()
+{
+	return Error{-LBRCTX_K_E2BIG};
+}
+constexpr Error opnotsupp()
+{
+	return Error{-LBRCTX_K_EOPNOTSUPP};
+}
+constexpr Error nodev()
+{
+	return Error{-LBRCTX_K_ENODEV};
+}
 } // namespace err
 
 template <class T> class [[nodiscard]] Result {
@@ -76,7 +100,10 @@ private:
 };
 
 /* The errno of a Result<void> as an int for an extern "C" return. */
-inline int to_errno(const Result<void> &r) { return r.error(); }
+inline int to_errno(const Result<void> &r)
+{
+	return r.error();
+}
 
 } // namespace lbrctx
 
@@ -84,10 +111,10 @@ inline int to_errno(const Result<void> &r) { return r.error(); }
  * TRY(expr): evaluate a Result; on error return its errno from the enclosing
  * function (which returns a Result of any type), else yield the value.
  */
-#define TRY(expr)                                                  \
-	({                                                         \
-		auto &&_lbrctx_try = (expr);                       \
-		if (_lbrctx_try.is_error())                        \
+#define TRY(expr)                                                    \
+	({                                                           \
+		auto &&_lbrctx_try = (expr);                         \
+		if (_lbrctx_try.is_error())                          \
 			return ::lbrctx::Error{_lbrctx_try.error()}; \
-		_lbrctx_try.release_value();                       \
+		_lbrctx_try.release_value();                         \
 	})

@@ -99,15 +99,11 @@ extern "C" {
 #endif
 
 /* module/shim/print.c */
-void lbrctx_shim_log(enum lbrctx_log_level level, const char *fmt, ...)
-	LBRCTX_NOEXCEPT LBRCTX_PRINTF(2, 3);
-/* The same, rate-limited: for refusals a user can trigger at will. */
-void lbrctx_shim_log_rl(enum lbrctx_log_level level, const char *fmt, ...)
-	LBRCTX_NOEXCEPT LBRCTX_PRINTF(2, 3);
+/* printk at @level; with @limited, under one rate limit (refusals a user can trigger at will). */
+void lbrctx_shim_log(enum lbrctx_log_level level, bool limited, const char *fmt, ...)
+	LBRCTX_NOEXCEPT LBRCTX_PRINTF(3, 4);
 /* WARN() with the expression and its place; returns @cond. */
 bool lbrctx_shim_warn(bool cond, const char *what, const char *file, int line) LBRCTX_NOEXCEPT;
-int lbrctx_shim_snprintf(char *buf, size_t size, const char *fmt, ...)
-	LBRCTX_NOEXCEPT LBRCTX_PRINTF(3, 4);
 
 /* module/shim/slab.c: dedicated caches, never merged with another. */
 void *lbrctx_shim_cache_create(const char *name, u32 size, u32 align) LBRCTX_NOEXCEPT;
@@ -170,14 +166,10 @@ bool lbrctx_shim_in_nmi(void) LBRCTX_NOEXCEPT;
 /* interrupt_context_level(): 0 task, 1 softirq, 2 hard IRQ, 3 NMI. */
 u32 lbrctx_shim_ctx_level(void) LBRCTX_NOEXCEPT;
 u64 lbrctx_shim_local_clock(void) LBRCTX_NOEXCEPT;
-u64 lbrctx_shim_ktime_ns(void) LBRCTX_NOEXCEPT;
 /* copy_from_kernel_nofault(): false when @addr is not readable. */
 bool lbrctx_shim_read_kernel(void *dst, u64 addr, size_t n) LBRCTX_NOEXCEPT;
-
-/* module/shim/fpu.c */
 bool lbrctx_shim_cpu_has_xsave(void) LBRCTX_NOEXCEPT;
-void lbrctx_shim_fpu_begin(void) LBRCTX_NOEXCEPT;
-void lbrctx_shim_fpu_end(void) LBRCTX_NOEXCEPT;
+
 
 /* module/shim/fault.c: a fault_attr (<linux/fault-inject.h>). */
 void lbrctx_shim_fault_init(void *attr) LBRCTX_NOEXCEPT;
@@ -202,7 +194,6 @@ int lbrctx_shim_pmu_register(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_pmu_unregister(void) LBRCTX_NOEXCEPT;
 u32 lbrctx_shim_pmu_type(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_event_attr(void *event, struct lbrctx_attr *a) LBRCTX_NOEXCEPT;
-void *lbrctx_shim_event_private(void *event) LBRCTX_NOEXCEPT;
 /* event_init: pmu_private, ->destroy, and the overflow handler lbrctx wraps. */
 void lbrctx_shim_event_setup(void *event, void *priv) LBRCTX_NOEXCEPT;
 /* The handler event_init found; lbrctx_shim_event_setup() installs lbrctx's. */
@@ -210,12 +201,8 @@ void *lbrctx_shim_event_handler(void *event) LBRCTX_NOEXCEPT;
 bool lbrctx_shim_handler_is_lbrctx(void *handler) LBRCTX_NOEXCEPT;
 /* INIT_HLIST_HEAD(@head), then the event on it: perf_tp_event() reaches it alone. */
 void lbrctx_shim_event_hlist_add(void *event, void *head) LBRCTX_NOEXCEPT;
-u32 lbrctx_shim_event_hw_state(void *event) LBRCTX_NOEXCEPT;
-void lbrctx_shim_event_set_hw_state(void *event, u32 state) LBRCTX_NOEXCEPT;
-void lbrctx_shim_event_add_count(void *event, u64 n) LBRCTX_NOEXCEPT;
 /* A fixed period, as cpu-clock sets it: the core's freq adjustment never runs. */
 void lbrctx_shim_event_set_period(void *event, u64 period) LBRCTX_NOEXCEPT;
-u64 lbrctx_shim_event_period(void *event) LBRCTX_NOEXCEPT;
 /* hw.hrtimer: HARD, pinned, CLOCK_MONOTONIC; calls lbrctx_pmu_tick(). */
 void lbrctx_shim_timer_init(void *event) LBRCTX_NOEXCEPT;
 void lbrctx_shim_timer_start(void *event, u64 ns) LBRCTX_NOEXCEPT;

@@ -82,7 +82,8 @@ public:
 			return {};
 		long live = m_live.load();
 		if (live != 0) {
-			lbrctx_err("cache %s still holds %ld objects; not destroyed\n", m_name, live);
+			lbrctx_err("cache %s still holds %ld objects; not destroyed\n", m_name,
+				   live);
 			return err::busy();
 		}
 		lbrctx_shim_cache_destroy(m_cache);

@@ -81,13 +81,13 @@ static_assert(alignof(TaskData) == 64, "the cache is created with alignof(TaskDa
 class Store : Pinned {
 public:
 	struct Stats {
-		u64 objects;		/* live slab objects */
-		u64 allocs;		/* objects ever allocated */
-		u64 alloc_failures;	/* the cache's and injected ones */
-		u64 attaches;		/* references taken */
-		u64 detaches;		/* references dropped */
-		u64 global_users;	/* system-wide users */
-		u64 global_attached;	/* objects holding a global reference */
+		u64 objects;	     /* live slab objects */
+		u64 allocs;	     /* objects ever allocated */
+		u64 alloc_failures;  /* the cache's and injected ones */
+		u64 attaches;	     /* references taken */
+		u64 detaches;	     /* references dropped */
+		u64 global_users;    /* system-wide users */
+		u64 global_attached; /* objects holding a global reference */
 		u64 object_size;
 	};
 
@@ -99,10 +99,13 @@ public:
 	 * (its lockdep classes are members).
 	 */
 	Result<void> init(const char *cache_name);
+	/* Unhook the fork and exit tracepoints (they may run until tracepoint_synchronize_unregister()). */
+	void unhook() { m_tracepoints.detach(); }
 	/*
-	 * Task context, after every user is gone: drops what global users and
-	 * tasks still hold, unhooks the tracepoints, waits for the RCU frees
-	 * and destroys the cache, which must find zero objects.
+	 * Task context, after every user is gone: unhooks the tracepoints and
+	 * waits for their probes, drops what global users and tasks still
+	 * hold, waits for the RCU frees (rcu_barrier()) and destroys the
+	 * cache, which must find zero objects.
 	 */
 	void shutdown();
 

@@ -78,7 +78,7 @@ static_assert(alignof(LbrArea) == kAlign && sizeof(LbrArea) % kAlign == 0, "");
 
 /*
  * XSAVE64/XRSTOR64 of the components in @mask. Must run inside an
- * FpuSection; @area must be 64-byte aligned or the CPU raises #GP.
+ * kernel FPU section (kunit/ktest.h has one); @area must be 64-byte aligned or the CPU raises #GP.
  */
 inline void save(void *area, u64 mask)
 {
@@ -105,6 +105,9 @@ inline u32 read_mxcsr()
 	return v;
 }
 
-inline void write_mxcsr(u32 v) { asm volatile("ldmxcsr %0" : : "m"(v)); }
+inline void write_mxcsr(u32 v)
+{
+	asm volatile("ldmxcsr %0" : : "m"(v));
+}
 
 } // namespace lbrctx::xsave

@@ -11,4 +11,7 @@ Loud g_loud;
 } // namespace
 
 extern "C" int lbrctx_negative_use(void);
-extern "C" int lbrctx_negative_use(void) { return g_loud.v; }
+extern "C" int lbrctx_negative_use(void)
+{
+	return g_loud.v;
+}

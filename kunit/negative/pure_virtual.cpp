@@ -17,6 +17,9 @@ protected:
 	~Abstract() = default;
 };
 
-int Abstract::g() const { return 1; }
+int Abstract::g() const
+{
+	return 1;
+}
 
 } // namespace lbrctx_negative

@@ -5,8 +5,8 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/sched/clock.h>
-#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <asm/cpufeature.h>
 #include <lbrctx/shim.h>
 
 void *lbrctx_shim_percpu_alloc(size_t size, size_t align)
@@ -54,12 +54,13 @@ u64 lbrctx_shim_local_clock(void)
 	return local_clock();
 }
 
-u64 lbrctx_shim_ktime_ns(void)
-{
-	return ktime_get_ns();
-}
-
 bool lbrctx_shim_read_kernel(void *dst, u64 addr, size_t n)
 {
 	return !copy_from_kernel_nofault(dst, (const void *)(unsigned long)addr, n);
+}
+
+/* XSAVE present and enabled by the kernel (CR4.OSXSAVE): the load message says so. */
+bool lbrctx_shim_cpu_has_xsave(void)
+{
+	return boot_cpu_has(X86_FEATURE_XSAVE) && boot_cpu_has(X86_FEATURE_OSXSAVE);
 }

@@ -16,9 +16,7 @@
 #include <lbrctx/kunit_api.h>
 
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_log);
-EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_log_rl);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_warn);
-EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_snprintf);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_cache_create);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_cache_destroy);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_cache_zalloc);
@@ -52,10 +50,7 @@ EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_get_task);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_put_task);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_for_each_thread);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_nr_cpu_ids);
-EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_ktime_ns);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_cpu_has_xsave);
-EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_fpu_begin);
-EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_fpu_end);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_fault_init);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_should_fail);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_shim_tracepoint_find);

@@ -34,6 +34,12 @@ void lbrctx_layout_facts(void)
 	OFFSET(LBRCTX_K_HNODE_KEY, lbrctx_hnode, key);
 	DEFINE(LBRCTX_K_SIZEOF_HLIST_HEAD, sizeof(struct hlist_head));
 	DEFINE(LBRCTX_K_SIZEOF_PT_REGS, sizeof(struct pt_regs));
+	OFFSET(LBRCTX_K_EVENT_PMU_PRIVATE, perf_event, pmu_private);
+	OFFSET(LBRCTX_K_EVENT_HW_STATE, perf_event, hw.state);
+	DEFINE(LBRCTX_K_SIZEOF_EVENT_HW_STATE, sizeof(((struct perf_event *)0)->hw.state));
+	OFFSET(LBRCTX_K_EVENT_HW_SAMPLE_PERIOD, perf_event, hw.sample_period);
+	OFFSET(LBRCTX_K_EVENT_COUNT, perf_event, count);
+	DEFINE(LBRCTX_K_SIZEOF_EVENT_COUNT, sizeof(local64_t));
 	DEFINE(LBRCTX_K_ALIGNOF_PT_REGS, __alignof__(struct pt_regs));
 #ifdef CONFIG_FAULT_INJECTION
 	DEFINE(LBRCTX_K_SIZEOF_FAULT_ATTR, sizeof(struct fault_attr));

@@ -194,11 +194,6 @@ void lbrctx_shim_event_attr(void *ev, struct lbrctx_attr *a)
 	};
 }
 
-void *lbrctx_shim_event_private(void *event)
-{
-	return ((struct perf_event *)event)->pmu_private;
-}
-
 void lbrctx_shim_event_setup(void *ev, void *priv)
 {
 	struct perf_event *event = ev;
@@ -226,21 +221,6 @@ void lbrctx_shim_event_hlist_add(void *ev, void *head)
 	hlist_add_head_rcu(&event->hlist_entry, head);
 }
 
-u32 lbrctx_shim_event_hw_state(void *event)
-{
-	return ((struct perf_event *)event)->hw.state;
-}
-
-void lbrctx_shim_event_set_hw_state(void *event, u32 state)
-{
-	((struct perf_event *)event)->hw.state = state;
-}
-
-void lbrctx_shim_event_add_count(void *event, u64 n)
-{
-	local64_add(n, &((struct perf_event *)event)->count);
-}
-
 void lbrctx_shim_event_set_period(void *ev, u64 period)
 {
 	struct perf_event *event = ev;
@@ -251,11 +231,6 @@ void lbrctx_shim_event_set_period(void *ev, u64 period)
 	hwc->sample_period = period;
 	hwc->last_period = period;
 	local64_set(&hwc->period_left, period);
-}
-
-u64 lbrctx_shim_event_period(void *event)
-{
-	return ((struct perf_event *)event)->hw.sample_period;
 }
 
 void lbrctx_shim_timer_init(void *ev)

@@ -9,17 +9,18 @@
 # Writes bench.txt (the P lines) and the raw outputs beside it.
 set -u
 out=$(pwd)
+. ./lib.sh
 T=$out/lbrctx-tool
 R=${BENCH_ROUNDS:-11}
 dmesg -c >/dev/null
 # lbrctx stays loaded from here to the end: reloading it within one boot
 # hits 7.3's fgraph re-registration bug (qemu/repro/fgraph-reregister.sh).
-insmod ./lbrctx_tchain.ko || exit 13
-insmod ./lbrctx.ko || exit 10
-insmod ./lbrctx_bench.ko || { dmesg >bench-dmesg.log; exit 11; }
+step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
+step $E_INSMOD_LBRCTX insmod ./lbrctx.ko
+insmod ./lbrctx_bench.ko || { dmesg >bench-dmesg.log; exit $E_INSMOD_BENCH; }
 dmesg -c >bench-dmesg.log
 cat /sys/kernel/debug/lbrctx/store >store-after.txt
-rmmod lbrctx_bench || exit 12
+step $E_RMMOD_BENCH rmmod lbrctx_bench
 sed -n 's/^\[[ 0-9.]*\] lbrctx: \(P[0-9] .*\|L .*\)$/\1/p' bench-dmesg.log >bench.txt
 
 # The PMU benchmarks, with the default probes (vfs_read, vfs_write and the
@@ -33,16 +34,16 @@ echo -1 >/proc/sys/kernel/perf_event_paranoid
 # adds the branch source's cost: ratio_vfs_probed.
 P=/sys/kernel/debug/lbrctx/probes
 default_probes=$(cat $P)
-echo 'lbrctx_tchain_*' >$P || exit 15
-$T p1 $R ${P1_N:-20000} >p1.txt 2>&1 || exit 15
-echo "$default_probes" >$P || exit 15
-$T p1 $R ${P1_N:-20000} >p1-vfs.txt 2>&1 || exit 15
+step $E_STEP sh -c "echo 'lbrctx_tchain_*' >$P"
+step $E_STEP sh -c "$T p1 $R ${P1_N:-20000} >p1.txt 2>&1"
+step $E_STEP sh -c "echo '$default_probes' >$P"
+step $E_STEP sh -c "$T p1 $R ${P1_N:-20000} >p1-vfs.txt 2>&1"
 set -- $(cat p1-vfs.txt)
 vfs=${4#ratio=}
 set -- $(cat p1.txt)
 echo "P1 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/round_trips=/') ratio_vfs_probed=$vfs upstream_ratio=not-measured" >>bench.txt
 
-$T p4 $R ${P4_N:-400} >p4.txt 2>&1 || exit 16
+step $E_STEP sh -c "$T p4 $R ${P4_N:-400} >p4.txt 2>&1"
 set -- $(cat p4.txt)
 echo "P4 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks=/')" >>bench.txt
 
@@ -50,7 +51,7 @@ echo "P4 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks=/')" >>bench.txt
 # CPU 0 without and with `perf record -C 0`, in alternating order. The
 # probes are off the loop's path (test chain only): the difference is the
 # cost of sampling, not of probing vfs_read.
-echo 'lbrctx_tchain_*' >$P || exit 18
+step $E_STEP sh -c "echo 'lbrctx_tchain_*' >$P"
 N=${P5_N:-200000}
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >p5-off.txt; : >p5-on.txt; : >p5-samples.txt; : >p5-loop.txt; : >p5-lost.txt; : >p5-dropped.txt
@@ -88,5 +89,6 @@ awk -v off="$off" -v on="$on" -v s="$samples" -v ls="$loop" -v n=$N -v lost="$lo
 	printf "P5 rate_hz=10000 loop_rate_hz=%.0f samples_median=%d loop_samples_median=%d lost_total=%d dropped_total=%d read_off_ns=%.1f read_on_ns=%.1f ratio=%.3f ns_per_sample=%.0f rounds=5\n", rate, s, ls, lost, dr, off, on, on / off, cost
 }' >>bench.txt
 echo "$default_probes" >$P
-rmmod lbrctx && rmmod lbrctx_tchain || exit 17
+step $E_RMMOD_LBRCTX rmmod lbrctx
+step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
 [ -s bench.txt ]

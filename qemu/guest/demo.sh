@@ -7,21 +7,21 @@
 # store's live state while the system-wide record ran.
 set -u
 out=$(pwd)
+. ./lib.sh
 art=$out/demo
 work=/tmp/demo
 mkdir -p "$art" $work
 PERF=perf
 K=4
 run=/sys/kernel/debug/lbrctx_tchain/run
-D=/sys/kernel/debug/lbrctx
 [ -f ./workload ] && WORKLOAD=$(cat ./workload)
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 echo 0 >/proc/sys/kernel/kptr_restrict
-insmod ./lbrctx_tchain.ko || exit 14
+step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
 if [ -f ./probes ]; then
-	insmod ./lbrctx.ko probes="$(cat ./probes)" || exit 10
+	step $E_INSMOD_LBRCTX insmod ./lbrctx.ko probes="$(cat ./probes)"
 else
-	insmod ./lbrctx.ko || exit 10
+	step $E_INSMOD_LBRCTX insmod ./lbrctx.ko
 fi
 echo 40 >/sys/module/lbrctx_tchain/parameters/rounds
 . ./seed003.sh
@@ -68,9 +68,9 @@ cat /sys/kernel/slab/lbrctx_task_data/slab_size >$art/slab-size.txt 2>/dev/null
 cat /sys/kernel/slab/lbrctx_task_data/object_size >$art/object-size.txt 2>/dev/null
 ls /proc | grep -c '^[0-9]' >$art/processes.txt
 cat $D/pmu >$art/pmu.txt
-i=0
-while [ $i -lt 20 ] && ! grep -qx 'objects 0' $D/store; do sleep 1; i=$((i + 1)); done
+wait_live "objects=0 events=0" 20 >/dev/null
 cat $D/store >$art/store-after.txt
-rmmod lbrctx && rmmod lbrctx_tchain || exit 13
+step $E_RMMOD_LBRCTX rmmod lbrctx
+step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
 dmesg >$art/dmesg.txt
 exit 0

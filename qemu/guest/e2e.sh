@@ -6,17 +6,13 @@
 # the seed-003 replica's line to seed003.txt, and perf's outputs to e2e/.
 set -u
 out=$(pwd)
-res=$out/e2e-results.txt
+RESULTS=$out/e2e-results.txt
+. ./lib.sh
 art=$out/e2e
 mkdir -p "$art"
-: >"$res"
+: >"$RESULTS"
 work=/tmp/e2e
 mkdir -p $work
-ok() { echo "ok $1" >>"$res"; }
-fail() { echo "FAIL $1: $2" >>"$res"; }
-check() { # NAME STATUS WHY
-	if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "$3"; fi
-}
 
 PERF=perf
 command -v $PERF >/dev/null || { fail perf_available "no perf in the guest"; exit 0; }
@@ -27,7 +23,7 @@ param=/sys/module/lbrctx/parameters/save_restore
 K=${E2E_READERS:-4}
 # Debug kernels (KASAN, kmemleak) run several times slower under TCG: fewer rounds.
 rounds=40
-[ -e /sys/kernel/debug/kmemleak ] && rounds=12
+have_kmemleak && rounds=12
 echo "${E2E_ROUNDS:-$rounds}" >/sys/module/lbrctx_tchain/parameters/rounds
 
 # perf list shows the events.
@@ -36,28 +32,28 @@ missing=
 for e in callstack branches saves restores resets; do
 	grep -q "lbrctx/$e/" $art/perf-list.txt || missing="$missing $e"
 done
-check perf_list_shows_events $([ -z "$missing" ] && echo 0 || echo 1) "missing:$missing"
+expect perf_list_shows_events "missing:$missing" [ -z "$missing" ]
 
 # perf stat counts branches of a per-process event (calls and returns of
 # vfs_read/vfs_write and the f1 -> f2 -> f3 chain).
 $PERF stat -x, -e lbrctx/branches/ -- cat $run >$art/stat-branches.txt 2>&1
 n=$(grep 'lbrctx/branches/' $art/stat-branches.txt | cut -d, -f1)
-check perf_stat_counts_branches $([ "${n:-0}" -ge 8 ] 2>/dev/null && echo 0 || echo 1) \
-	"count '${n:-none}' ($(tail -n 2 $art/stat-branches.txt | tr '\n' ' '))"
+expect perf_stat_counts_branches "count '${n:-none}' ($(tail -n 2 $art/stat-branches.txt | tr '\n' ' '))" \
+	[ "${n:-0}" -ge 8 ]
 
 # System-wide switch counters: with an event open the hook runs on every switch.
 $PERF stat -a -x, -e lbrctx/saves/,lbrctx/restores/,lbrctx/resets/ -- sleep 0.3 \
 	>$art/stat-switch.txt 2>&1
 n=$(grep 'lbrctx/resets/' $art/stat-switch.txt | cut -d, -f1)
-check perf_stat_counts_switch_resets $([ "${n:-0}" -gt 0 ] 2>/dev/null && echo 0 || echo 1) \
-	"resets '${n:-none}' ($(tr '\n' ' ' <$art/stat-switch.txt))"
+expect perf_stat_counts_switch_resets "resets '${n:-none}' ($(tr '\n' ' ' <$art/stat-switch.txt))" \
+	[ "${n:-0}" -gt 0 ]
 
 # A bad config is refused: perf record fails to open it, perf stat says so.
 $PERF record -B -N -q -e lbrctx/event=0x5/ -o $work/bad.data -- true >$art/record-bad.txt 2>&1
 rc=$?
 $PERF stat -e lbrctx/event=0x5/ -- true >$art/stat-bad.txt 2>&1
-check perf_refuses_unknown_event $([ $rc -ne 0 ] && grep -q 'not supported' $art/stat-bad.txt && echo 0 || echo 1) \
-	"record rc=$rc; stat: $(grep lbrctx $art/stat-bad.txt)"
+[ $rc -ne 0 ] && grep -q 'not supported' $art/stat-bad.txt
+check perf_refuses_unknown_event $? "record rc=$rc; stat: $(grep lbrctx $art/stat-bad.txt)"
 
 . ./seed003.sh
 
@@ -80,43 +76,38 @@ echo "seed003 kernel=$(uname -r | sed 's/-lbrctx$//') per-process=$pp system-wid
 echo "per-process $pp_c/$pp_n system-wide $sw_c/$sw_n system-wide-nosave $ns_c/$ns_n" >>$art/seed003-counts.txt
 
 # perf script shows symbolized kernel functions in the branch stacks.
-check perf_script_shows_symbolized_chain \
-	$(grep -q 'lbrctx_tchain_f1+0x[0-9a-f]*/lbrctx_tchain_f2+' $art/script-system-wide.txt && grep -q 'vfs_read' $art/script-system-wide.txt && echo 0 || echo 1) \
+grep -q 'lbrctx_tchain_f1+0x[0-9a-f]*/lbrctx_tchain_f2+' $art/script-system-wide.txt &&
+	grep -q 'vfs_read' $art/script-system-wide.txt
+check perf_script_shows_symbolized_chain $? \
 	"no f1->f2 or vfs_read entry in $(head -c 300 $art/script-system-wide.txt | tr '\n' ' ')"
 $PERF report -i $work/system-wide.data --branch-history --stdio --no-children \
 	>$art/report-branch-history.txt 2>&1
-check perf_report_branch_history_symbolizes \
-	$(grep -q 'lbrctx_tchain_f' $art/report-branch-history.txt && echo 0 || echo 1) \
-	"$(head -n 5 $art/report-branch-history.txt | tr '\n' ' ')"
+grep -q 'lbrctx_tchain_f' $art/report-branch-history.txt
+check perf_report_branch_history_symbolizes $? "$(head -n 5 $art/report-branch-history.txt | tr '\n' ' ')"
 
 for m in per-process system-wide system-wide-nosave; do
 	eval "n=\$$(echo $m | sed 's/per-process/pp/; s/system-wide-nosave/ns/; s/system-wide/sw/')_n"
-	check "seed003_${m}_has_samples" $([ "$n" -ge 50 ] && echo 0 || echo 1) "$n samples in f3"
+	expect "seed003_${m}_has_samples" "$n samples in f3" [ "$n" -ge 50 ]
 done
-check seed003_system_wide_complete_at_least_99_5 \
-	$(awk -v v="$sw" 'BEGIN { exit !(v >= 99.5) }'; echo $?) "system-wide $sw%"
-check seed003_system_wide_within_half_a_point_of_per_process \
-	$(awk -v a="$sw" -v b="$pp" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.5) }'; echo $?) \
-	"system-wide $sw% per-process $pp%"
-check seed003_nosave_shows_short_stacks \
-	$(awk -v a="$ns" -v b="$sw" 'BEGIN { exit !(a + 10 <= b) }'; echo $?) \
-	"nosave $ns% system-wide $sw%"
+expect seed003_system_wide_complete_at_least_99_5 "system-wide $sw%" at_least "$sw" 99.5
+expect seed003_system_wide_within_half_a_point_of_per_process "system-wide $sw% per-process $pp%" \
+	within "$sw" "$pp" 0.5
+expect seed003_nosave_shows_short_stacks "nosave $ns% system-wide $sw%" \
+	at_least "$sw" "$(awk -v n="$ns" 'BEGIN { print n + 10 }')"
 
 # Branch-count sampling: every 16 branches, with branch stacks.
 echo 2 >/sys/module/lbrctx_tchain/parameters/rounds
 $PERF record -B -N -q -e lbrctx/branches/ -c 16 -b -o $work/branches.data -- \
 	sh -c "for i in 1 2 3 4 5 6; do cat $run; done" >$art/record-branches.txt 2>&1
 $PERF script -i $work/branches.data -F ip,sym,brstacksym >$art/script-branches.txt 2>&1
-check perf_record_branch_sampling_has_stacks \
-	$(grep -q '/vfs_read+\|/lbrctx_tchain_f' $art/script-branches.txt && echo 0 || echo 1) \
-	"$(head -n 3 $art/script-branches.txt | tr '\n' ' ')"
+grep -q '/vfs_read+\|/lbrctx_tchain_f' $art/script-branches.txt
+check perf_record_branch_sampling_has_stacks $? "$(head -n 3 $art/script-branches.txt | tr '\n' ' ')"
 
 # Callchains from the core keep working next to the branch stack.
 $PERF record -B -N -q -e lbrctx/callstack/ -F 5000 -g -b -o $work/cg.data -- cat $run \
 	>$art/record-cg.txt 2>&1
 $PERF script -i $work/cg.data -F ip,sym >$art/script-cg.txt 2>&1
-check perf_record_callchain_with_branch_stack \
-	$(grep -q 'lbrctx_tchain_f1' $art/script-cg.txt && echo 0 || echo 1) \
-	"$(head -n 4 $art/script-cg.txt | tr '\n' ' ')"
-cat /sys/kernel/debug/lbrctx/pmu >$art/pmu-after.txt
+grep -q 'lbrctx_tchain_f1' $art/script-cg.txt
+check perf_record_callchain_with_branch_stack $? "$(head -n 4 $art/script-cg.txt | tr '\n' ' ')"
+cat $D/pmu >$art/pmu-after.txt
 exit 0

@@ -8,20 +8,14 @@
 # lbrctx-tool, the tables and the three modules beside it.
 set -u
 out=$(pwd)
-res=$out/stress-results.txt
+RESULTS=$out/stress-results.txt
+. ./lib.sh
 art=$out/stress
 mkdir -p "$art"
-: >"$res"
-ok() { echo "ok $1" >>"$res"; }
-fail() { echo "FAIL $1: $2" >>"$res"; }
-check() { # NAME STATUS WHY
-	if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "$3"; fi
-}
+: >"$RESULTS"
 T=$out/lbrctx-tool
-D=/sys/kernel/debug/lbrctx
-kml=/sys/kernel/debug/kmemleak
 debug=0
-[ -e $kml ] && debug=1
+have_kmemleak && debug=1
 long=${STRESS_LONG:-0}
 # Bounds: seconds of churn, reload count, hotplug cycles.
 if [ "$long" = 1 ]; then
@@ -35,10 +29,8 @@ echo "nproc=$(nproc) long=$long debug=$debug secs=$secs reloads=$reloads cycles=
 
 echo "nproc=$(nproc)" >facts
 echo "release=$(uname -r)" >>facts
-if [ -e $kml ]; then
-	echo scan >$kml; echo clear >$kml
-	echo "kmemleak=1" >>facts
-fi
+kmemleak_clear
+have_kmemleak && echo "kmemleak=1" >>facts
 dmesg -c >boot-dmesg.log
 mkdir -p /tmp/work && chmod 1777 /tmp/work
 cp $T /tmp/work/lbrctx-tool && chmod 755 /tmp/work/lbrctx-tool
@@ -47,25 +39,27 @@ echo -1 >/proc/sys/kernel/perf_event_paranoid
 echo 0 >/proc/sys/kernel/kptr_restrict
 
 load() { insmod $out/lbrctx.ko "$@"; }
-stat_of() { awk -v k="$2" '$1 == k { print $2 }' $D/$1; }
-# The live state: store objects and PMU events.
-live() { echo "objects=$(stat_of store objects) events=$(stat_of pmu events)"; }
-# settle NAME BEFORE: the live state must come back to BEFORE (RCU frees and
-# exiting tasks need a moment); then a kmemleak scan on debug kernels.
+# settle NAME BEFORE: the live state must come back to BEFORE; then a
+# kmemleak scan on debug kernels.
 settle() {
-	i=0
-	while [ $i -lt 30 ] && [ "$(live)" != "$2" ]; do sleep 1; i=$((i + 1)); done
-	now=$(live)
-	check "$1_live_state_returns" $([ "$now" = "$2" ] && echo 0 || echo 1) "before '$2' after '$now'"
+	now=$(wait_live "$2")
+	expect "$1_live_state_returns" "before '$2' after '$now'" [ "$now" = "$2" ]
 	if [ $debug = 1 ]; then
-		# kmemleak reports objects older than 5 s that nothing references.
-		sleep 6; echo scan >$kml; sleep 1; echo scan >$kml
-		cat $kml >$art/kmemleak-$1.txt
-		check "$1_kmemleak_clean" $([ -s $art/kmemleak-$1.txt ] && echo 1 || echo 0) \
-			"$(head -n 3 $art/kmemleak-$1.txt | tr '\n' ' ')"
-		echo clear >$kml
+		kmemleak_scan $art/kmemleak-$1.txt
+		expect "$1_kmemleak_clean" "$(head -n 3 $art/kmemleak-$1.txt | tr '\n' ' ')" \
+			[ ! -s $art/kmemleak-$1.txt ]
+		kmemleak_clear
 	fi
 	dmesg -c >$art/dmesg-$1.log
+}
+# table_results FILE: lbrctx-tool attr's "ok NAME" / "FAIL NAME: why" lines, as results with PREFIX.
+table_results() {
+	while read -r st name rest; do
+		case $st in
+		ok) ok "$1:$name" ;;
+		FAIL) fail "$1:${name%:}" "$rest" ;;
+		esac
+	done <"$2"
 }
 
 # 7.3's fgraph crashes when an fprobe is registered after the last one
@@ -77,21 +71,16 @@ case $(uname -r) in 7.*)
 	echo 'f:lbrctx_keep vfs_fsync_range%return' >>/sys/kernel/tracing/dynamic_events &&
 		echo 1 >/sys/kernel/tracing/events/fprobes/lbrctx_keep/enable && keeper=1 ;;
 esac
-insmod $out/lbrctx_tchain.ko || { echo "insmod lbrctx_tchain.ko failed"; exit 14; }
-load || { echo "insmod lbrctx.ko failed"; exit 10; }
+step $E_INSMOD_TCHAIN insmod $out/lbrctx_tchain.ko
+step $E_INSMOD_LBRCTX load
 base=$(live)
 echo "base $base" >$art/live.txt
 
 # 1. Bad input: every row gets its documented errno.
 $T attr $out/attr-table.txt >$art/attr.txt 2>&1
-while read -r st name rest; do
-	case $st in
-	ok) ok "attr:$name" ;;
-	FAIL) fail "attr:${name%:}" "$rest" ;;
-	esac
-done <$art/attr.txt
-check attr_table_ran $(grep -c '^ok ' $art/attr.txt | awk '{ exit !($1 >= 50) }'; echo $?) \
-	"$(grep -c '^ok ' $art/attr.txt) rows passed"
+table_results attr $art/attr.txt
+expect attr_table_ran "$(grep -c '^ok ' $art/attr.txt) rows passed" \
+	[ "$(grep -c '^ok ' $art/attr.txt)" -ge 50 ]
 settle bad_input "$base"
 
 # 2. Privilege: as nobody at perf_event_paranoid 1, 2 and 3; lbrctx must be
@@ -103,14 +92,9 @@ for lvl in 1 2 3; do
 	echo $lvl >/proc/sys/kernel/perf_event_paranoid
 	setpriv --reuid=65534 --regid=65534 --clear-groups $T attr /tmp/work/priv-$lvl.txt \
 		>$art/priv-$lvl.txt 2>&1
-	while read -r st name rest; do
-		case $st in
-		ok) ok "priv:$name" ;;
-		FAIL) fail "priv:${name%:}" "$rest" ;;
-		esac
-	done <$art/priv-$lvl.txt
-	check "priv_table_paranoid_${lvl}_ran" $(grep -q '^ok ' $art/priv-$lvl.txt && echo 0 || echo 1) \
-		"$(head -n 3 $art/priv-$lvl.txt | tr '\n' ' ')"
+	table_results priv $art/priv-$lvl.txt
+	grep -q '^ok ' $art/priv-$lvl.txt
+	check "priv_table_paranoid_${lvl}_ran" $? "$(head -n 3 $art/priv-$lvl.txt | tr '\n' ' ')"
 done
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 settle privilege "$base"
@@ -139,8 +123,8 @@ perf script -f -i /tmp/work/iso.data -F tid,ip,sym,brstacksym >$art/iso-script.t
 nb=$(grep -c 'lbrctx_tchain_mark_b' $art/iso-script.txt)
 na=$(grep -c 'lbrctx_tchain_mark_a' $art/iso-script.txt)
 check isolation_record_as_nobody $rc "$(tail -n 3 $art/iso-record.txt | tr '\n' ' ')"
-check isolation_own_marker_seen $([ "$nb" -gt 0 ] && echo 0 || echo 1) "no sample holds mark_b"
-check isolation_no_foreign_marker $([ "$na" -eq 0 ] && echo 0 || echo 1) "$na samples of B hold A's mark_a"
+expect isolation_own_marker_seen "no sample holds mark_b" [ "$nb" -gt 0 ]
+expect isolation_no_foreign_marker "$na samples of B hold A's mark_a" [ "$na" -eq 0 ]
 echo "isolation samples_with_b=$nb samples_with_a=$na" >$art/isolation.txt
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 settle isolation "$base"
@@ -158,7 +142,8 @@ done
 wait $st
 sr=$?
 check storm_1200_threads_churned $sr "$(cat $art/storm.txt)"
-check storm_events_opened_and_closed $([ $oc -eq 0 ] && [ $ocn -gt 0 ] && echo 0 || echo 1) \
+[ $oc -eq 0 ] && [ $ocn -gt 0 ]
+check storm_events_opened_and_closed $? \
 	"$ocn loops: $(grep -v '^openclose' $art/openclose.txt | head -n 3 | tr '\n' ' ')"
 settle storm "$base"
 
@@ -170,12 +155,12 @@ i=0
 while [ $i -lt 50 ] && ! grep -q opened $art/hold.txt; do sleep 0.1; i=$((i + 1)); done
 rmmod lbrctx >$art/rmmod-busy.txt 2>&1
 rc=$?
-check rmmod_refused_with_events_open $([ $rc -ne 0 ] && grep -q lbrctx /proc/modules && echo 0 || echo 1) \
-	"rmmod rc=$rc: $(cat $art/rmmod-busy.txt)"
+[ $rc -ne 0 ] && grep -q lbrctx /proc/modules
+check rmmod_refused_with_events_open $? "rmmod rc=$rc: $(cat $art/rmmod-busy.txt)"
 taskset -c 1 cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null
 wait $h
-check event_works_after_refused_rmmod $(grep -qE 'count [0-9]+ grew [1-9]' $art/hold.txt && echo 0 || echo 1) \
-	"$(cat $art/hold.txt | tr '\n' ' ')"
+grep -qE 'count [0-9]+ grew [1-9]' $art/hold.txt
+check event_works_after_refused_rmmod $? "$(tr '\n' ' ' <$art/hold.txt)"
 settle rmmod_busy "$base"
 rmmod lbrctx
 check rmmod_after_close $? "rmmod lbrctx failed"
@@ -195,14 +180,14 @@ while [ $n -lt $reloads ]; do
 	n=$((n + 1))
 done
 ls /sys/kernel/slab 2>/dev/null | grep lbrctx >$art/slabs-after-reload.txt
-check "insmod_rmmod_x$reloads" $([ $bad -eq 0 ] && [ $n -eq $reloads ] && echo 0 || echo 1) \
-	"$n of $reloads reloads, $bad failures"
-check reload_leaves_no_cache $([ -s $art/slabs-after-reload.txt ] && echo 1 || echo 0) \
-	"left: $(cat $art/slabs-after-reload.txt)"
+[ $bad -eq 0 ] && [ $n -eq $reloads ]
+check "insmod_rmmod_x$reloads" $? "$n of $reloads reloads, $bad failures"
+expect reload_leaves_no_cache "left: $(cat $art/slabs-after-reload.txt)" [ ! -s $art/slabs-after-reload.txt ]
 dmesg >$art/dmesg-reload.log
-check reload_caches_destroyed_cleanly $(grep -qE 'Objects remaining|kmem_cache_destroy' $art/dmesg-reload.log && echo 1 || echo 0) \
+! grep -qE 'Objects remaining|kmem_cache_destroy' $art/dmesg-reload.log
+check reload_caches_destroyed_cleanly $? \
 	"$(grep -m 2 -E 'Objects remaining|kmem_cache_destroy' $art/dmesg-reload.log)"
-load || { echo "insmod lbrctx.ko failed"; exit 10; }
+step $E_INSMOD_LBRCTX load
 base=$(live)
 settle reload "$base"
 
@@ -237,10 +222,10 @@ rrc=$?
 wait $pst
 perf script -i /tmp/work/hp.data -F cpu,ip,sym >$art/hotplug-script.txt 2>/dev/null
 ns=$(wc -l <$art/hotplug-script.txt)
-check "hotplug_${cycles}_cycles_of_$((ncpu - 1))_cpus" $([ $hpbad -eq 0 ] && [ "$ncpu" -ge 4 ] && echo 0 || echo 1) \
-	"$hpbad online/offline writes failed, nproc $ncpu"
-check hotplug_record_survives $([ $rrc -eq 0 ] && [ "$ns" -gt 0 ] && echo 0 || echo 1) \
-	"rc $rrc, $ns samples ($(tail -n 2 $art/hotplug-record.txt | tr '\n' ' '))"
+[ $hpbad -eq 0 ] && [ "$ncpu" -ge 4 ]
+check "hotplug_${cycles}_cycles_of_$((ncpu - 1))_cpus" $? "$hpbad online/offline writes failed, nproc $ncpu"
+[ $rrc -eq 0 ] && [ "$ns" -gt 0 ]
+check hotplug_record_survives $? "rc $rrc, $ns samples ($(tail -n 2 $art/hotplug-record.txt | tr '\n' ' '))"
 check hotplug_stat_counts $(awk -F, '/lbrctx/ { exit !($1 > 0) }' $art/hotplug-stat.txt; echo $?) \
 	"$(tr '\n' ' ' <$art/hotplug-stat.txt)"
 settle hotplug "$base"
@@ -282,19 +267,19 @@ if [ -d $F ] && [ "$(cat /sys/kernel/slab/lbrctx_task_data/failslab 2>/dev/null)
 	echo 0 >$F/probability
 	echo N >$F/task-filter
 	echo "per-task=$r1 system-wide=$r2 self=$r3 fork-rc=$r0" >$art/failslab.txt
-	check failslab_per_task_attach_enomem $([ "$r1" = ENOMEM ] && echo 0 || echo 1) "got $r1"
-	check failslab_system_wide_open_enomem $([ "$r2" = ENOMEM ] && echo 0 || echo 1) "got $r2"
-	check failslab_self_open_enomem $([ "$r3" = ENOMEM ] && echo 0 || echo 1) "got $r3"
+	expect failslab_per_task_attach_enomem "got $r1" [ "$r1" = ENOMEM ]
+	expect failslab_system_wide_open_enomem "got $r2" [ "$r2" = ENOMEM ]
+	expect failslab_self_open_enomem "got $r3" [ "$r3" = ENOMEM ]
 	check failslab_fork_without_data_runs $r0 "sh -c 'true & wait' exited $r0"
 	taskset -c 1 cat /sys/kernel/debug/lbrctx_tchain/run >/dev/null
 	wait $h1 $h2
-	check failslab_open_events_keep_counting \
-		$(grep -qE 'grew [1-9]' $art/fs-hold-cpu.txt && grep -q '^count' $art/fs-hold-task.txt && echo 0 || echo 1) \
+	grep -qE 'grew [1-9]' $art/fs-hold-cpu.txt && grep -q '^count' $art/fs-hold-task.txt
+	check failslab_open_events_keep_counting $? \
 		"cpu: $(tr '\n' ' ' <$art/fs-hold-cpu.txt) task: $(tr '\n' ' ' <$art/fs-hold-task.txt)"
 	r4=$($T open config=0x100 pid=child 2>&1)
-	check failslab_recovers $([ "$r4" = ok ] && echo 0 || echo 1) "got $r4 after injection stopped"
-	check failslab_failures_counted $([ "$(stat_of store alloc_failures)" -gt "$fails0" ] && echo 0 || echo 1) \
-		"alloc_failures $fails0 -> $(stat_of store alloc_failures)"
+	expect failslab_recovers "got $r4 after injection stopped" [ "$r4" = ok ]
+	expect failslab_failures_counted "alloc_failures $fails0 -> $(stat_of store alloc_failures)" \
+		[ "$(stat_of store alloc_failures)" -gt "$fails0" ]
 	settle failslab "$base"
 else
 	fail failslab_available "no $F, or lbrctx's caches not marked for failslab (slub_debug=A)"
@@ -307,8 +292,8 @@ rmmod lbrctx || fail rmmod_at_end "rmmod lbrctx failed"
 rmmod lbrctx_tchain || fail rmmod_at_end "rmmod lbrctx_tchain failed"
 ls /sys/kernel/slab 2>/dev/null | grep lbrctx >slabs-after.txt
 grep lbrctx /proc/modules >modules-after.txt
-check stress_ends_unloaded $([ -s modules-after.txt ] || [ -s slabs-after.txt ] && echo 1 || echo 0) \
-	"modules: $(cat modules-after.txt) caches: $(cat slabs-after.txt)"
+[ ! -s modules-after.txt ] && [ ! -s slabs-after.txt ]
+check stress_ends_unloaded $? "modules: $(cat modules-after.txt) caches: $(cat slabs-after.txt)"
 if [ $keeper = 1 ]; then
 	echo 0 >/sys/kernel/tracing/events/fprobes/lbrctx_keep/enable
 	echo '-:lbrctx_keep' >>/sys/kernel/tracing/dynamic_events

@@ -17,7 +17,10 @@ public:
 	/* Task context: FAULT_ATTR_INITIALIZER, so nothing fails until configured. */
 	void init() { lbrctx_shim_fault_init(m_attr.get()); }
 	/* Expose probability, interval, times, space, ... under @dir/@name. */
-	void expose(const char *name, void *dir) { lbrctx_shim_fault_debugfs(name, dir, m_attr.get()); }
+	void expose(const char *name, void *dir)
+	{
+		lbrctx_shim_fault_debugfs(name, dir, m_attr.get());
+	}
 	/* Any context. @size counts against the attribute's "space". */
 	bool should_fail(size_t size) { return lbrctx_shim_should_fail(m_attr.get(), size); }
 	void *raw() { return m_attr.get(); }

@@ -12,7 +12,7 @@
 namespace lbrctx::k {
 
 struct HashNode {
-	void *link;		/* struct rhash_head: the kernel's */
+	void *link; /* struct rhash_head: the kernel's */
 	const void *key;
 };
 static_assert(sizeof(HashNode) == LBRCTX_K_SIZEOF_HNODE &&

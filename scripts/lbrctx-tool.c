@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lbrctx-tool: the guest-side helper of the lbrctx tests and benchmarks.
- * Built on the host (scripts/tools.sh) and run in the QEMU guest.
+ * lbrctx-tool: perf_event_open() of lbrctx events from the command line,
+ * the way the tests and benchmarks use it and a user can: open one event
+ * and see its errno, hold one and watch it count, run a table of
+ * attributes. Build it with
+ *   gcc -O2 -o lbrctx-tool scripts/lbrctx-tool.c -lpthread
+ * (make check and make bench build it on the host for their guests).
  *
  *   lbrctx-tool attr TABLE          run a perf_event_attr table (bad input,
  *                                   privilege); one "ok NAME" or
