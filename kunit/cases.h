@@ -60,7 +60,11 @@
 	X(lbr_save_writes_the_xsave_component_layout)               \
 	X(lbr_restore_round_trips_and_continues)                    \
 	X(lbr_restore_refuses_state_no_save_produces)               \
-	X(lbr_restore_if_compatible_resets_on_a_config_mismatch)
+	X(lbr_restore_if_compatible_resets_on_a_config_mismatch)    \
+	X(lbr_call_stack_holds_kernel_calls_above_user_calls)       \
+	X(lbr_user_call_drops_the_frames_the_stack_left)            \
+	X(lbr_user_return_pops_only_its_own_frame)                  \
+	X(lbr_save_and_restore_carry_the_frame_slots)
 
 /* lbrctx_pmu: kunit/test_pmu.cpp */
 #define LBRCTX_PMU_CASES(X)                                          \

@@ -304,3 +304,116 @@ LBRCTX_KUNIT_CASE(lbr_restore_if_compatible_resets_on_a_config_mismatch)
 	KEXPECT(test, !e.restore_if_compatible(z));
 	KEXPECT_EQ(test, e.count(), 0);
 }
+
+namespace {
+
+constexpr u64 kUserStack = 0x7ffff0000000;
+
+/* A user call of function @n from a frame whose return-address slot is @slot. */
+Branch ucall(u64 n, u64 slot)
+{
+	return {0x401000 + n, 0x402000 + n, BrType::RelCall, true, 0, slot};
+}
+
+Branch uret(u64 n, u64 slot)
+{
+	return {0x402000 + n, 0x401000 + n + 5, BrType::Return, true, 0, slot};
+}
+
+Branch kcall(u64 n)
+{
+	return {0xffffffff81000000 + n, 0xffffffff82000000 + n, BrType::RelCall, false, 0};
+}
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(lbr_call_stack_holds_kernel_calls_above_user_calls)
+{
+	/* main -> f1 in user space, then a syscall's kernel chain: one unit, both kinds. */
+	Unit &u = make(0, kStack);
+	u.record(ucall(0, kUserStack - 0x10));
+	u.record(ucall(1, kUserStack - 0x40));
+	u.record(kcall(1));
+	u.record(kcall(2));
+	KASSERT_EQ(test, u.count(), 4);
+	KEXPECT_EQ(test, u.entry(0).to, 0xffffffff82000002);
+	KEXPECT_EQ(test, u.entry(1).to, 0xffffffff82000001);
+	KEXPECT_EQ(test, u.entry(2).to, 0x402001);
+	KEXPECT_EQ(test, u.entry(3).to, 0x402000);
+	KEXPECT_EQ(test, u.slot(0), 0);
+	KEXPECT_EQ(test, u.slot(2), kUserStack - 0x40);
+	/* A user-only unit (USR, no OS) takes the user calls alone. */
+	Unit &usr = make(1, kStack & ~ctl::kOs);
+	KEXPECT(test, usr.record(ucall(0, kUserStack - 0x10)) == Op::Pushed);
+	KEXPECT(test, usr.record(kcall(1)) == Op::Filtered);
+	KEXPECT_EQ(test, usr.count(), 1);
+}
+
+LBRCTX_KUNIT_CASE(lbr_user_call_drops_the_frames_the_stack_left)
+{
+	/*
+	 * main -> f1 -> f2 -> f3, then f3 longjmps back to main, which calls
+	 * g from the frame f1 was called from: f1, f2 and f3 are gone.
+	 */
+	Unit &u = make(0, kStack);
+	u.record(ucall(0, kUserStack - 0x10)); /* main */
+	u.record(ucall(1, kUserStack - 0x40)); /* f1 */
+	u.record(ucall(2, kUserStack - 0x80)); /* f2 */
+	u.record(kcall(7));		       /* a syscall in f2 whose return was not seen */
+	u.record(ucall(3, kUserStack - 0xc0)); /* f3: the kernel record is dropped first */
+	KEXPECT_EQ(test, u.count(), 4);
+	u64 before = u.unwound();
+	KEXPECT(test, u.record(ucall(9, kUserStack - 0x40)) == Op::Pushed); /* g */
+	KASSERT_EQ(test, u.count(), 2);
+	KEXPECT_EQ(test, u.entry(0).to, 0x402009);
+	KEXPECT_EQ(test, u.entry(1).to, 0x402000);
+	KEXPECT_EQ(test, u.unwound() - before, 3);
+	/* g returns: main's call is on top again. */
+	KEXPECT(test, u.record(uret(9, kUserStack - 0x40)) == Op::Popped);
+	KEXPECT_EQ(test, u.count(), 1);
+	KEXPECT_EQ(test, u.entry(0).to, 0x402000);
+}
+
+LBRCTX_KUNIT_CASE(lbr_user_return_pops_only_its_own_frame)
+{
+	Unit &u = make(0, kStack);
+	u.record(ucall(0, kUserStack - 0x10));
+	u.record(ucall(1, kUserStack - 0x40));
+	/* A return from a frame the unit never saw called (above f1's): nothing popped. */
+	KEXPECT(test, u.record(uret(5, kUserStack - 0x20)) == Op::PopEmpty);
+	/* f1's call was dropped as gone by it, since its frame is below. */
+	KEXPECT_EQ(test, u.count(), 1);
+	KEXPECT_EQ(test, u.entry(0).to, 0x402000);
+	/* main's own return pops main. */
+	KEXPECT(test, u.record(uret(0, kUserStack - 0x10)) == Op::Popped);
+	KEXPECT_EQ(test, u.count(), 0);
+	/* In plain mode nothing is dropped: every branch is a record. */
+	Unit &ring = make(1, kAll);
+	ring.record(ucall(0, kUserStack - 0x10));
+	ring.record(ucall(1, kUserStack - 0x40));
+	ring.record(ucall(2, kUserStack - 0x10));
+	KEXPECT_EQ(test, ring.count(), 3);
+}
+
+LBRCTX_KUNIT_CASE(lbr_save_and_restore_carry_the_frame_slots)
+{
+	static u64 slots[kMaxDepth];
+	Unit &u = make(0, kStack);
+	u.record(ucall(0, kUserStack - 0x10));
+	u.record(ucall(2, kUserStack - 0x80));
+	u.record(kcall(1));
+	xsave::ArchLbrState &s = state(0);
+	u.save(s, slots);
+	KEXPECT_EQ(test, slots[0], 0);
+	KEXPECT_EQ(test, slots[1], kUserStack - 0x80);
+	KEXPECT_EQ(test, slots[2], kUserStack - 0x10);
+	Unit &v = make(1, kStack);
+	KASSERT(test, v.restore_if_compatible(s, slots));
+	KEXPECT_EQ(test, v.count(), 3);
+	KEXPECT_EQ(test, v.slot(0), 0);
+	KEXPECT_EQ(test, v.slot(1), kUserStack - 0x80);
+	KEXPECT_EQ(test, v.slot(2), kUserStack - 0x10);
+	/* The restored frames unwind like live ones. */
+	v.record(ucall(3, kUserStack - 0x10));
+	KEXPECT_EQ(test, v.count(), 1);
+}

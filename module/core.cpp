@@ -7,6 +7,7 @@
  * caches.
  */
 #include <lbrctx/core.h>
+#include <lbrctx/usource.h>
 
 namespace lbrctx {
 namespace {
@@ -16,6 +17,7 @@ enum DebugFile : u32 {
 	kStoreFile,
 	kPmuFile,
 	kProbesFile,
+	kUprobesFile,
 };
 
 struct Module {
@@ -23,6 +25,7 @@ struct Module {
 	void *debugfs;
 	bool store_ready;
 	bool source_ready;
+	bool user_ready;
 	bool pmu_ready;
 };
 
@@ -49,6 +52,8 @@ void teardown()
 		pmu::the_pmu().unregister();
 	if (m.source_ready)
 		the_source().exit();
+	if (m.user_ready)
+		the_user_source().exit(); /* unregistered and synced: no handler runs */
 	if (m.store_ready)
 		m.store.unhook();
 	/* No probe runs past this point; then RCU frees, then the caches. */
@@ -57,13 +62,13 @@ void teardown()
 		m.store.shutdown(); /* rcu_barrier(), then the store's cache */
 	if (m.pmu_ready)
 		pmu::the_pmu().destroy();
-	m.store_ready = m.source_ready = m.pmu_ready = false;
+	m.store_ready = m.source_ready = m.user_ready = m.pmu_ready = false;
 }
 
 Result<void> init()
 {
 	Module &m = g_module;
-	if (auto r = m.store.init("lbrctx_task_data"); r.is_error()) {
+	if (auto r = m.store.init("lbrctx_task_data", "lbrctx_task_side"); r.is_error()) {
 		lbrctx_err("cannot create the task data store: %d\n", r.error());
 		return r;
 	}
@@ -74,7 +79,12 @@ Result<void> init()
 		return r;
 	}
 	m.source_ready = true;
-	if (auto r = pmu::the_pmu().init(m.store, the_source()); r.is_error()) {
+	if (auto r = the_user_source().init(lbrctx_param_uprobes()); r.is_error()) {
+		teardown();
+		return r;
+	}
+	m.user_ready = true;
+	if (auto r = pmu::the_pmu().init(m.store, the_source(), the_user_source()); r.is_error()) {
 		teardown();
 		return r;
 	}
@@ -83,6 +93,7 @@ Result<void> init()
 	lbrctx_shim_debugfs_file("store", m.debugfs, false, kStoreFile);
 	lbrctx_shim_debugfs_file("pmu", m.debugfs, false, kPmuFile);
 	lbrctx_shim_debugfs_file("probes", m.debugfs, true, kProbesFile);
+	lbrctx_shim_debugfs_file("uprobes", m.debugfs, true, kUprobesFile);
 	m.store.fault().expose("fail_task_data", m.debugfs);
 	lbrctx_info("loaded (xsave %s, task data %u bytes)\n",
 		    lbrctx_shim_cpu_has_xsave() ? "yes" : "no", static_cast<u32>(sizeof(TaskData)));
@@ -95,22 +106,28 @@ void show_store(void *seq)
 	lbrctx_shim_seq_printf(seq,
 			       "objects %llu\nattaches %llu\ndetaches %llu\nglobal_users %llu\n"
 			       "global_attached %llu\nalloc_failures %llu\nallocs %llu\n"
-			       "object_size %llu\n",
+			       "object_size %llu\nside_blocks %llu\n",
 			       s.objects, s.attaches, s.detaches, s.global_users, s.global_attached,
-			       s.alloc_failures, s.allocs, s.object_size);
+			       s.alloc_failures, s.allocs, s.object_size, g_module.store.sides());
 }
 
 void show_pmu(void *seq)
 {
 	pmu::Stats s = pmu::the_pmu().stats();
 	Source &src = the_source();
+	UserSource::Stats u = the_user_source().stats();
 	lbrctx_shim_seq_printf(seq,
 			       "events %llu\nrecords %llu\nsaves %llu\nrestores %llu\nresets %llu\n"
 			       "samples %llu\ndropped %llu\nprobes_registered %u\nprobe_users %u\n"
-			       "probe_missed %llu\nsave_restore %d\n",
+			       "probe_missed %llu\nsave_restore %d\nunits %llu\nparked %llu\n"
+			       "rotations %llu\nunsaved %llu\nuprobes %u\nuprobes_registered %u\n"
+			       "uprobe_users %u\nuprobe_entries %llu\nuprobe_returns %llu\n"
+			       "uprobe_unreadable %llu\nunwound %llu\n",
 			       s.events, s.records, s.saves, s.restores, s.resets, s.samples,
 			       s.dropped, src.registered(), src.users(), src.missed(),
-			       lbrctx_param_save_restore());
+			       lbrctx_param_save_restore(), s.units, s.parked, s.rotations, s.unsaved,
+			       u.probes, u.registered, u.users, u.entries, u.returns, u.unreadable,
+			       s.unwound);
 }
 
 } // namespace
@@ -137,6 +154,12 @@ extern "C" void lbrctx_core_exit(void) noexcept
 	lbrctx_info("unloaded\n");
 }
 
+/* Workqueue, kicked by Store::take_side(): task context, may sleep. */
+extern "C" void lbrctx_store_refill(void) noexcept
+{
+	the_store().refill_sides();
+}
+
 /* debugfs read (seq_file show): task context, may sleep. */
 extern "C" void lbrctx_debugfs_show(u32 id, void *seq) noexcept
 {
@@ -150,6 +173,9 @@ extern "C" void lbrctx_debugfs_show(u32 id, void *seq) noexcept
 	case kProbesFile:
 		the_source().show(seq);
 		break;
+	case kUprobesFile:
+		the_user_source().show(seq);
+		break;
 	}
 }
 
@@ -158,5 +184,7 @@ extern "C" int lbrctx_debugfs_write(u32 id, const char *buf) noexcept
 {
 	if (id == kProbesFile)
 		return the_source().install(buf).error();
+	if (id == kUprobesFile)
+		return the_user_source().install(buf).error();
 	return -LBRCTX_K_EINVAL;
 }

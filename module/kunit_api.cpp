@@ -41,7 +41,10 @@ extern "C" void lbrctx_kunit_switch(void *prev, void *next) noexcept
 extern "C" u32 lbrctx_kunit_unit(u64 *rec, u32 max, u64 *lbr_ctl) noexcept
 {
 	k::IrqSave irqs;
-	const lbr::Unit &u = pmu::the_pmu().this_cpu()->unit;
+	/* The first unit with users (the tests use one configuration at a time). */
+	const auto &units = pmu::the_pmu().this_cpu()->units;
+	u32 s = units.active() ? __builtin_ctz(units.active()) : 0;
+	const lbr::Unit &u = units.slot(s).unit;
 	u32 n = min(u.count(), max);
 	for (u32 i = 0; i < n; i++) {
 		auto r = u.entry(i);

@@ -35,6 +35,7 @@
  * the kernel calls back, and that callback crosses into C++ once.
  */
 #include <lbrctx/pmu.h>
+#include <lbrctx/usource.h>
 
 namespace lbrctx::pmu {
 namespace {
@@ -74,7 +75,14 @@ Pmu &the_pmu()
 	return g_pmu;
 }
 
-Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
+/*
+ * The unit configuration of @a. The CPL filter is the branch stack's
+ * privilege bits, as LBR_SELECT takes them (perf_copy_attr() fills them
+ * from exclude_* when none are given), else exclude_kernel/exclude_user.
+ * @user_probes: the user source has probes, so user-only recording has
+ * something to record.
+ */
+Result<lbr::Config> decode_unit_config(const lbrctx_attr &a, bool user_probes)
 {
 	u64 c = a.config;
 	u64 depth = (c & cfg::kDepth) >> cfg::kDepthShift;
@@ -91,19 +99,16 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 			((c & cfg::kIndCall) ? lbr::ctl::kIndCall : 0) |
 			((c & cfg::kRet) ? lbr::ctl::kReturn : 0);
 	}
+	bool os = !a.exclude_kernel, usr = !a.exclude_user;
 	if (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK) {
 		u64 b = a.branch_sample_type;
 		if (b & ~kBrSupported) {
-			lbrctx_refusal(
-				"branch_sample_type %#llx: only calls and returns have a source\n",
-				b);
+			lbrctx_refusal("branch_sample_type %#llx: only calls and returns have a source\n", b);
 			return err::opnotsupp();
 		}
-		if (!(b & LBRCTX_K_BR_KERNEL)) {
-			lbrctx_refusal(
-				"branch_sample_type %#llx: kernel branches are the only source\n",
-				b);
-			return err::opnotsupp();
+		if (b & kBrPlm) {
+			os = b & LBRCTX_K_BR_KERNEL;
+			usr = b & LBRCTX_K_BR_USER;
 		}
 		u64 want = 0;
 		if (b & LBRCTX_K_BR_ANY)
@@ -123,19 +128,23 @@ Result<UnitConfig> decode_unit_config(const lbrctx_attr &a)
 		if (want)
 			types &= want;
 	}
+	if (!os && !(usr && user_probes)) {
+		lbrctx_refusal(usr ? "user branches only, and no user probes: write 'PATH OFFSET NAME' lines to /sys/kernel/debug/lbrctx/uprobes (scripts/lbrctx-uprobes)\n"
+				   : "no privilege level left: lbrctx records kernel and user branches\n");
+		return err::opnotsupp();
+	}
 	if (!types) {
-		lbrctx_refusal(
-			"config filter %#llx and branch_sample_type %#llx select no branch type\n",
-			c & cfg::kFilters, a.branch_sample_type);
+		lbrctx_refusal("config filter %#llx and branch_sample_type %#llx select no branch type\n",
+			       c & cfg::kFilters, a.branch_sample_type);
 		return err::inval();
 	}
 	if (cs && (!(types & lbr::ctl::kCalls) || !(types & lbr::ctl::kReturn))) {
 		lbrctx_refusal("call-stack mode needs calls and returns recorded\n");
 		return err::inval();
 	}
-	u64 ctl = lbr::ctl::kEnable | types | (cs ? lbr::ctl::kCallStack : 0) | lbr::ctl::kOs |
-		  (a.exclude_user ? 0 : lbr::ctl::kUsr);
-	return UnitConfig{ctl, static_cast<u32>(depth)};
+	u64 ctl = types | (cs ? lbr::ctl::kCallStack : 0) | (os ? lbr::ctl::kOs : 0) |
+		  (usr ? lbr::ctl::kUsr : 0);
+	return lbr::Config{ctl, static_cast<u32>(depth)};
 }
 
 namespace {
@@ -154,18 +163,11 @@ Result<Kind> validate(const lbrctx_attr &a)
 		return err::inval();
 	}
 	if (a.foreign_leader) {
-		lbrctx_refusal(
-			"group leader of another PMU: lbrctx events group only with lbrctx events\n");
+		lbrctx_refusal("group leader of another PMU: lbrctx events group only with lbrctx events\n");
 		return err::inval();
 	}
-	if (a.exclude_kernel) {
-		lbrctx_refusal(
-			"exclude_kernel: lbrctx records kernel branches only, nothing would be left\n");
-		return err::opnotsupp();
-	}
 	if (a.sigtrap) {
-		lbrctx_refusal(
-			"sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
+		lbrctx_refusal("sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
 		return err::opnotsupp();
 	}
 	if (a.precise_ip) {
@@ -194,10 +196,15 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 	e->exclude_user = a.exclude_user;
 	e->exclude_idle = a.exclude_idle;
 	e->format = entry_format(a);
+	e->slot = -1;
 	if (!e->uses_unit) {
 		if (a.config & ~cfg::kEvent) {
 			lbrctx_refusal("saves/restores/resets take no LBR config\n");
 			return err::inval();
+		}
+		if (a.exclude_kernel) {
+			lbrctx_refusal("saves/restores/resets count the kernel's context switches: no exclude_kernel\n");
+			return err::opnotsupp();
 		}
 		if (e->sampling || (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK)) {
 			lbrctx_refusal("saves/restores/resets count only\n");
@@ -209,18 +216,15 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 		}
 		return {};
 	}
-	UnitConfig uc = TRY(decode_unit_config(a));
-	e->unit_ctl = uc.ctl;
-	e->depth = uc.depth;
+	e->config = TRY(decode_unit_config(a, m_user->configured()));
+	bool os = e->config.ctl & lbr::ctl::kOs, usr = e->config.ctl & lbr::ctl::kUsr;
 	if (e->kind == Kind::Branches && e->sampling) {
 		if (a.freq) {
-			lbrctx_refusal(
-				"branches samples every N branches: give a period (-c N), not a frequency\n");
+			lbrctx_refusal("branches samples every N branches: give a period (-c N), not a frequency\n");
 			return err::inval();
 		}
 		if (a.period < kMinBranchPeriod) {
-			lbrctx_refusal("branches period %llu below %llu\n", a.period,
-				       kMinBranchPeriod);
+			lbrctx_refusal("branches period %llu below %llu\n", a.period, kMinBranchPeriod);
 			return err::inval();
 		}
 		e->period = a.period;
@@ -229,19 +233,30 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 		u64 p = a.freq ? LBRCTX_K_NSEC_PER_SEC / a.period : a.period;
 		e->period = p < kMinPeriodNs ? kMinPeriodNs : p;
 	}
-	if (lbrctx_shim_source_kind() == LBRCTX_SOURCE_NONE) {
+	if (os && lbrctx_shim_source_kind() == LBRCTX_SOURCE_NONE) {
 		lbrctx_refusal("no branch source: this kernel has neither fprobe nor kretprobes\n");
 		return err::opnotsupp();
 	}
-	Result<void> r = m_source->get();
-	e->probes = !r.is_error();
-	if (e->probes && a.has_task) {
+	Result<void> r;
+	if (os) {
+		r = m_source->get();
+		e->probes = !r.is_error();
+	}
+	if (!r.is_error() && usr && m_user->configured()) {
+		r = m_user->get();
+		e->user = !r.is_error();
+	}
+	if (!r.is_error() && a.has_task) {
 		auto ref = m_store->attach(k::Task(a.task));
 		if (ref.is_error())
 			r = Error{ref.error()};
 		else
 			e->td = ref.release_value();
-	} else if (e->probes) {
+		if (e->user) {
+			e->mm = lbrctx_shim_task_mm(a.task);
+			m_user->watch(e->mm);
+		}
+	} else if (!r.is_error()) {
 		r = m_store->attach_global();
 		e->global = !r.is_error();
 	}
@@ -256,6 +271,10 @@ void Pmu::release(EventState *e)
 		LBRCTX_WARN_ON(m_store->detach_global().is_error());
 	if (e->probes)
 		m_source->put();
+	if (e->mm)
+		m_user->unwatch(e->mm);
+	if (e->user)
+		m_user->put();
 	/*
 	 * An event that ran hands its task reference to the task: perf may
 	 * swap the contexts of two equivalent tasks on a context switch, so an
@@ -267,7 +286,8 @@ void Pmu::release(EventState *e)
 	if (e->td && e->ran)
 		m_store->give_to_task(move(e->td));
 	e->td.reset();
-	e->global = e->probes = false;
+	e->global = e->probes = e->user = false;
+	e->mm = nullptr;
 }
 
 /* Task context (perf_event_open(), or copy_process() for an inherited child); may sleep. */
@@ -319,24 +339,48 @@ void Pmu::free_rcu(lbrctx_rcu *r) noexcept
 	g_pmu.m_events.free(lbrctx_container_of(k::RcuHead::from(r), EventState, rcu));
 }
 
-/* The event's current reading of its source on this CPU. */
+/* The event's current reading of its source on this CPU: ns, or its unit's records. */
 u64 Pmu::current_value(const EventState *e, const CpuState *c) const
 {
 	if (e->kind == Kind::Callstack)
 		return lbrctx_shim_local_clock();
+	if (e->kind == Kind::Branches)
+		return e->slot >= 0 ? c->units.slot(static_cast<u32>(e->slot)).recorded : e->base;
 	return c->counts[static_cast<u32>(e->kind)];
 }
 
-/* IRQs off on the event's CPU: fold what happened since the last accounting into the count. */
+/*
+ * IRQs off on the event's CPU: fold what happened since the last
+ * accounting into the count. A parked event counts nothing.
+ */
 void Pmu::account(EventState *e)
 {
+	if (e->parked)
+		return;
 	u64 v = current_value(e, this_cpu());
 	k::PerfEvent(e->event).add_count(v - e->base);
 	e->base = v;
 }
 
 /*
- * Emit one sample of @e, counting @count, with the unit's records as its
+ * A parked event is added but not recording: take the parked time off
+ * its time_running, so that perf scales its count as for a multiplexed
+ * event. Called from ->read (after the core updated the times) and
+ * ->del (before it does); both under the context lock, IRQs off.
+ */
+void Pmu::fold_parked(EventState *e)
+{
+	if (e->parked) {
+		u64 now = lbrctx_shim_local_clock();
+		e->parked_ns += now - e->parked_at;
+		e->parked_at = now;
+	}
+	if (e->parked_ns)
+		k::PerfEvent(e->event).sub_time_running(exchange(e->parked_ns, 0ull));
+}
+
+/*
+ * Emit one sample of @e, counting @count, with its unit's records as the
  * branch stack. IRQs off (hrtimer) or preemption off (the branch source).
  */
 void Pmu::emit(EventState *e, CpuState *c, u64 count, bool irq_regs)
@@ -356,8 +400,11 @@ void Pmu::emit(EventState *e, CpuState *c, u64 count, bool irq_regs)
 		return;
 	}
 	u32 lvl = lbrctx_shim_ctx_level() & 3;
-	if (e->format.max)
-		fill_branch_stack(c->unit, e->format, c->stack[lvl]);
+	if (e->format.max && e->slot >= 0)
+		fill_branch_stack(c->units.slot(static_cast<u32>(e->slot)).unit, e->format,
+				  c->stack[lvl]);
+	else
+		c->stack[lvl].nr = 0;
 	EventState *outer = exchange(c->emitting[lvl], e);
 	lbrctx_shim_tp_event(count, regs, e->head.get(), rctx); /* puts rctx */
 	c->emitting[lvl] = outer;
@@ -379,22 +426,34 @@ void Pmu::overflow(void *event, void *data, void *regs)
 	lbrctx_shim_call_handler(e->handler, event, data, regs);
 }
 
-/* Record path, IRQs off: count the branch, and sample the events that asked for every N. */
-void Pmu::on_branch(CpuState *c)
+/* Record path, IRQs off: the units in @slots recorded a branch; sample the events that asked for every N. */
+void Pmu::on_branches(CpuState *c, u32 slots)
 {
-	u64 v = ++c->counts[static_cast<u32>(Kind::Branches)];
+	c->counts[static_cast<u32>(Kind::Branches)]++;
 	for (u32 i = 0; i < c->nactive; i++) {
 		EventState *e = c->active[i];
-		if (e->kind != Kind::Branches || !e->sampling ||
+		if (e->kind != Kind::Branches || !e->sampling || e->slot < 0 ||
+		    !(slots & (1u << e->slot)) ||
 		    (k::PerfEvent(e->event).hw_state() & LBRCTX_K_PERF_HES_STOPPED))
 			continue;
 		if (--e->left)
 			continue;
 		e->left = e->period;
+		u64 v = c->units.slot(static_cast<u32>(e->slot)).recorded;
 		u64 delta = v - e->base;
 		e->base = v;
 		emit(e, c, delta, false);
 	}
+}
+
+void Pmu::record_here(const lbr::Branch &b, bool match_top)
+{
+	k::IrqSave irqs;
+	CpuState *c = this_cpu();
+	if (!c->units.active())
+		return;
+	if (u32 slots = c->units.record(b, match_top))
+		on_branches(c, slots);
 }
 
 /* ->start: IRQs off, on the event's CPU. */
@@ -419,7 +478,8 @@ void Pmu::start(EventState *e, int)
 /* ->stop: IRQs off; also from inside the hrtimer callback when the core throttles. */
 void Pmu::stop(EventState *e, int flags)
 {
-	u32 st = k::PerfEvent(e->event).hw_state();
+	k::PerfEvent ev(e->event);
+	u32 st = ev.hw_state();
 	if (!(st & LBRCTX_K_PERF_HES_STOPPED)) {
 		if (e->kind == Kind::Callstack && e->sampling)
 			lbrctx_shim_timer_try_cancel(e->event);
@@ -429,7 +489,125 @@ void Pmu::stop(EventState *e, int flags)
 			st |= LBRCTX_K_PERF_HES_UPTODATE;
 		}
 	}
-	k::PerfEvent(e->event).set_hw_state(st);
+	ev.set_hw_state(st);
+}
+
+/* Area selection of a task's saved state: its XSAVE area, or a side area. */
+namespace {
+
+bool area_holds(const xsave::ArchLbrState &s, const lbr::Config &c)
+{
+	return s.lbr_depth == c.depth && (s.lbr_ctl & ~lbr::ctl::kEnable) == c.ctl;
+}
+
+/* The area of @td for @c: the XSAVE area if it holds @c, else a side area that does; or null. */
+xsave::ArchLbrState *find_area(TaskData *td, const lbr::Config &c, u64 *&slots)
+{
+	if ((td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR) && area_holds(td->lbr.lbr, c)) {
+		slots = td->lbr.slots();
+		return &td->lbr.lbr;
+	}
+	if (SideBlock *sb = td->side) {
+		for (auto &a : sb->area) {
+			if (a.lbr.lbr_depth && area_holds(a.lbr, c)) {
+				slots = a.slots;
+				return &a.lbr;
+			}
+		}
+	}
+	return nullptr;
+}
+
+} // namespace
+
+/*
+ * The switch hook and rotation, IRQs off: save slot @s of @c into @td.
+ * The XSAVE area takes the configuration it holds, or any when it holds
+ * none or one no unit of this CPU has; a side area takes the others.
+ */
+void Pmu::save(CpuState *c, TaskData *td, u32 s)
+{
+	const lbr::Unit &u = c->units.slot(s).unit;
+	lbr::Config cfg = lbr::config_of(u);
+	u64 *slots = nullptr;
+	xsave::ArchLbrState *area = find_area(td, cfg, slots);
+	if (!area) {
+		bool xsave_free = !(td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR);
+		if (!xsave_free) {
+			lbr::Config held{td->lbr.lbr.lbr_ctl & ~lbr::ctl::kEnable,
+					 static_cast<u32>(td->lbr.lbr.lbr_depth)};
+			xsave_free = c->units.find(held) < 0;
+		}
+		if (xsave_free) {
+			area = &td->lbr.lbr;
+			slots = td->lbr.slots();
+		} else {
+			if (!td->side)
+				td->side = m_store->take_side();
+			if (!td->side) {
+				c->unsaved++;
+				return;
+			}
+			SideArea *pick = &td->side->area[0];
+			for (auto &a : td->side->area) {
+				if (!a.lbr.lbr_depth) {
+					pick = &a;
+					break;
+				}
+				if (a.stamp < pick->stamp)
+					pick = &a;
+			}
+			area = &pick->lbr;
+			slots = pick->slots;
+			pick->stamp = lbrctx_shim_local_clock();
+		}
+	}
+	u.save(*area, slots);
+	if (area == &td->lbr.lbr)
+		td->lbr.header.xstate_bv = LBRCTX_K_XFEATURE_MASK_LBR;
+}
+
+/* IRQs off: restore slot @s of @c from @td, or reset it. True when records were restored. */
+bool Pmu::restore(CpuState *c, TaskData *td, u32 s)
+{
+	lbr::Unit &u = c->units.slot(s).unit;
+	u64 *slots = nullptr;
+	xsave::ArchLbrState *area = td ? find_area(td, lbr::config_of(u), slots) : nullptr;
+	if (area && u.restore_if_compatible(*area, slots))
+		return true;
+	u.reset();
+	return false;
+}
+
+/*
+ * IRQs off: give @e its configuration's unit on @c. A unit configured
+ * just now takes the running task's records for that configuration.
+ * False when every unit is another configuration's.
+ */
+bool Pmu::bind(CpuState *c, EventState *e)
+{
+	bool fresh;
+	int s = c->units.bind(e->config, lbrctx_shim_local_clock(), fresh);
+	if (s < 0)
+		return false;
+	if (fresh) {
+		k::RcuReadGuard rcu;
+		(void)restore(c, m_store->lookup(k::Task::current()), static_cast<u32>(s));
+	}
+	e->slot = static_cast<s8>(s);
+	return true;
+}
+
+/* IRQs off: @e waits for a unit; the CPU's rotation timer brings it in. */
+void Pmu::park(CpuState *c, EventState *e)
+{
+	e->parked = true;
+	e->slot = -1;
+	e->parked_at = lbrctx_shim_local_clock();
+	if (!c->nparked++ && !c->rotating) {
+		c->rotating = true;
+		lbrctx_shim_cpu_timer_start(c->rotate_timer.get(), kRotateNs);
+	}
 }
 
 /* ->add: IRQs off, on the CPU the event goes on (context switch in, or IPI). */
@@ -438,24 +616,11 @@ int Pmu::add(EventState *e, int flags)
 	CpuState *c = this_cpu();
 	if (c->nactive == kMaxActive)
 		return -LBRCTX_K_EAGAIN;
-	if (e->uses_unit) {
-		lbr::Unit &u = c->unit;
-		u64 want = e->unit_ctl & ~lbr::ctl::kEnable;
-		if (c->unit_users) {
-			/* One unit per CPU: events that need another configuration wait their turn. */
-			if (u.depth() != e->depth || (u.lbr_ctl() & ~lbr::ctl::kEnable) != want)
-				return -LBRCTX_K_EAGAIN;
-		} else {
-			if (u.depth() != e->depth)
-				u.set_depth(
-					e->depth); /* clears the records, as the MSR write does */
-			if ((u.lbr_ctl() & ~lbr::ctl::kEnable) != want)
-				u.reset();
-			u.set_ctl(e->unit_ctl);
-		}
-		c->unit_users++;
-	}
 	e->ran = true;
+	e->parked = false;
+	e->slot = -1;
+	if (e->uses_unit && !bind(c, e))
+		park(c, e);
 	c->active[c->nactive++] = e;
 	k::PerfEvent(e->event).set_hw_state(LBRCTX_K_PERF_HES_STOPPED | LBRCTX_K_PERF_HES_UPTODATE);
 	if (flags & LBRCTX_K_PERF_EF_START)
@@ -468,13 +633,18 @@ void Pmu::del(EventState *e, int)
 {
 	CpuState *c = this_cpu();
 	stop(e, LBRCTX_K_PERF_EF_UPDATE);
+	fold_parked(e);
 	for (u32 i = 0; i < c->nactive; i++) {
 		if (c->active[i] != e)
 			continue;
 		c->active[i] = c->active[--c->nactive];
 		c->active[c->nactive] = nullptr;
-		if (e->uses_unit && !--c->unit_users)
-			c->unit.set_ctl(c->unit.lbr_ctl() & ~lbr::ctl::kEnable);
+		if (e->parked)
+			c->nparked--;
+		else if (e->slot >= 0)
+			c->units.unbind(static_cast<u32>(e->slot));
+		e->parked = false;
+		e->slot = -1;
 		return;
 	}
 	LBRCTX_WARN_ON(true); /* deleted an event that was not added here */
@@ -485,6 +655,7 @@ void Pmu::read(EventState *e)
 {
 	if (!(k::PerfEvent(e->event).hw_state() & LBRCTX_K_PERF_HES_STOPPED))
 		account(e);
+	fold_parked(e);
 }
 
 /* The hrtimer of a sampling callstack event: hard IRQ, on the event's CPU. */
@@ -493,18 +664,81 @@ u64 Pmu::tick(EventState *e)
 	if (k::PerfEvent(e->event).hw_state() & LBRCTX_K_PERF_HES_STOPPED)
 		return 0;
 	u64 now = lbrctx_shim_local_clock();
-	u64 delta = now - e->base;
-	e->base = now;
-	emit(e, this_cpu(), delta, true);
+	if (!e->parked) {
+		u64 delta = now - e->base;
+		e->base = now;
+		emit(e, this_cpu(), delta, true);
+	}
 	return e->period;
 }
 
 /*
+ * The rotation timer: hard IRQ, on its CPU, while events wait for a unit.
+ * The configuration that has held its unit longest gives it to the event
+ * that has waited longest (and those of its configuration); the running
+ * task's records for both are saved and restored as on a switch.
+ */
+u64 Pmu::rotate(CpuState *c)
+{
+	if (c != this_cpu() || !c->nparked) {
+		c->rotating = false; /* a CPU gone offline, or nothing waits */
+		return 0;
+	}
+	EventState *waiter = nullptr;
+	for (u32 i = 0; i < c->nactive; i++) {
+		EventState *e = c->active[i];
+		if (e->parked && (!waiter || e->parked_at + e->parked_ns < waiter->parked_at + waiter->parked_ns))
+			waiter = e;
+	}
+	int oldest = -1;
+	for (u32 s = 0; s < kUnits; s++) {
+		auto &sl = c->units.slot(s);
+		if (sl.users && (oldest < 0 || sl.since < c->units.slot(oldest).since))
+			oldest = static_cast<int>(s);
+	}
+	if (!waiter || oldest < 0)
+		return kRotateNs;
+	k::RcuReadGuard rcu;
+	TaskData *td = m_store->lookup(k::Task::current());
+	if (td)
+		save(c, td, static_cast<u32>(oldest));
+	/* Park the holders: every event of the slot's configuration. */
+	for (u32 i = 0; i < c->nactive; i++) {
+		EventState *e = c->active[i];
+		if (e->slot == oldest) {
+			account(e);
+			c->units.unbind(static_cast<u32>(oldest));
+			e->parked = true;
+			e->slot = -1;
+			e->parked_at = lbrctx_shim_local_clock();
+			c->nparked++;
+		}
+	}
+	/* Bring the waiter's configuration in. */
+	lbr::Config in = waiter->config;
+	for (u32 i = 0; i < c->nactive; i++) {
+		EventState *e = c->active[i];
+		if (!e->parked || !(e->config == in))
+			continue;
+		if (!bind(c, e))
+			break;
+		u64 now = lbrctx_shim_local_clock();
+		e->parked_ns += now - e->parked_at;
+		e->parked = false;
+		e->base = current_value(e, c);
+		c->nparked--;
+	}
+	c->rotations++;
+	return kRotateNs;
+}
+
+/*
  * sched_switch: interrupts off, runqueue locked, before perf switches the
- * events. The outgoing task's unit goes into its store object; the
- * incoming task gets its own records back, or a reset unit when it has
- * none (never another task's branches). With save_restore=N every switch
- * resets, which is what perf did for system-wide LBR before seed 003.
+ * events. The outgoing task's units go into its store object; every
+ * configured unit takes the incoming task's own records, or is reset when
+ * it has none for that configuration (never another task's branches).
+ * With save_restore=N every switch resets, which is what perf did for
+ * system-wide LBR before seed 003.
  */
 void Pmu::on_switch(k::Task prev, k::Task next)
 {
@@ -513,24 +747,23 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 	CpuState *c = this_cpu();
 	auto &n = c->counts;
 	if (!lbrctx_param_save_restore()) {
-		c->unit.reset();
+		for (u32 s = 0; s < kUnits; s++)
+			c->units.slot(s).unit.reset();
 		n[static_cast<u32>(Kind::Resets)]++;
 		return;
 	}
 	k::RcuReadGuard rcu;
 	if (TaskData *td = m_store->lookup(prev)) {
-		c->unit.save(td->lbr.lbr);
-		td->lbr.header.xstate_bv = LBRCTX_K_XFEATURE_MASK_LBR;
+		for (u32 m = c->units.active(); m; m &= m - 1)
+			save(c, td, __builtin_ctz(m));
 		n[static_cast<u32>(Kind::Saves)]++;
 	}
 	TaskData *td = m_store->lookup(next);
-	if (td && (td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR) &&
-	    c->unit.restore_if_compatible(td->lbr.lbr)) {
-		n[static_cast<u32>(Kind::Restores)]++;
-	} else {
-		c->unit.reset();
-		n[static_cast<u32>(Kind::Resets)]++;
-	}
+	bool restored = false;
+	for (u32 s = 0; s < kUnits; s++)
+		if (c->units.slot(s).configured)
+			restored |= restore(c, td, s);
+	n[static_cast<u32>(restored ? Kind::Restores : Kind::Resets)]++;
 }
 
 Stats Pmu::stats() const
@@ -547,18 +780,32 @@ Stats Pmu::stats() const
 		s.resets += get(c.counts[static_cast<u32>(Kind::Resets)]);
 		s.samples += get(c.samples);
 		s.dropped += get(c.dropped);
+		s.unsaved += get(c.unsaved);
+		s.rotations += get(c.rotations);
+		s.parked += __atomic_load_n(&c.nparked, __ATOMIC_RELAXED);
+		for (u32 u = 0; u < kUnits; u++) {
+			s.unwound += c.units.slot(u).unit.unwound();
+			s.units += __atomic_load_n(&c.units.slot(u).users, __ATOMIC_RELAXED) != 0;
+		}
 	});
 	return s;
 }
 
-Result<void> Pmu::init(Store &store, Source &source)
+Result<void> Pmu::init(Store &store, Source &source, UserSource &user)
 {
 	m_store = &store;
 	m_source = &source;
+	m_user = &user;
 	TRY(m_events.create("lbrctx_event"));
 	if (auto r = m_cpus.init(); r.is_error()) {
 		(void)m_events.destroy();
 		return r;
+	}
+	for (u32 cpu = 0; cpu < lbrctx_shim_nr_cpu_ids(); cpu++) {
+		if (!lbrctx_shim_cpu_possible(cpu))
+			continue;
+		m_cpus.on(cpu)->cpu = cpu;
+		lbrctx_shim_cpu_timer_init(m_cpus.on(cpu)->rotate_timer.get());
 	}
 	if (auto r = m_switch.attach(kSwitchHook, this); r.is_error()) {
 		destroy();
@@ -586,6 +833,8 @@ void Pmu::unregister()
 
 void Pmu::destroy()
 {
+	if (m_cpus.ready())
+		m_cpus.for_each([](CpuState &c) { lbrctx_shim_cpu_timer_cancel(c.rotate_timer.get()); });
 	m_cpus.destroy();
 	(void)m_events.destroy();
 }
@@ -639,6 +888,12 @@ extern "C" u64 lbrctx_pmu_tick(void *priv) noexcept
 extern "C" void lbrctx_pmu_overflow(void *event, void *data, void *regs) noexcept
 {
 	g_pmu.overflow(event, data, regs);
+}
+
+/* The rotation timer of a CPU: hard IRQ. */
+extern "C" u64 lbrctx_pmu_rotate(void *timer) noexcept
+{
+	return g_pmu.rotate(lbrctx_container_of(timer, lbrctx::pmu::CpuState, rotate_timer));
 }
 
 /* sched_switch: interrupts off, runqueue locked; @data is the Pmu. */

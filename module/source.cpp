@@ -21,6 +21,7 @@
  * another task's state (or before the event started) changes nothing.
  */
 #include <lbrctx/pmu.h>
+#include <lbrctx/usource.h>
 
 namespace lbrctx {
 namespace {
@@ -298,10 +299,11 @@ u64 Source::missed()
 
 using namespace lbrctx;
 
-/* Workqueue (task context): the deferred unregistration. */
+/* Workqueue (task context): the deferred unregistration, of both sources. */
 extern "C" void lbrctx_source_reap(void) noexcept
 {
 	g_source.reap();
+	the_user_source().reap();
 }
 
 /*
@@ -317,7 +319,7 @@ extern "C" bool lbrctx_source_entry(u64 ip, u64 ret_ip, u64 sp, struct lbrctx_ca
 	k::IrqSave irqs;
 	pmu::Pmu &pmu = pmu::the_pmu();
 	pmu::CpuState *c = pmu.this_cpu();
-	if (!c->unit.enabled())
+	if (!c->units.active())
 		return false;
 	if (lbrctx_shim_in_nmi()) {
 		c->dropped++;
@@ -329,9 +331,7 @@ extern "C" bool lbrctx_source_entry(u64 ip, u64 ret_ip, u64 sp, struct lbrctx_ca
 		return false;
 	last = {ip, sp};
 	auto k = classify(ret_ip, ip);
-	if (c->unit.record({k.from, ip, k.type, false, lbrctx_shim_local_clock()}) !=
-	    lbr::Op::Filtered)
-		pmu.on_branch(c);
+	pmu.record_here({k.from, ip, k.type, false, lbrctx_shim_local_clock()});
 	call->armed = 1;
 	return true;
 }
@@ -343,14 +343,10 @@ extern "C" void lbrctx_source_exit(u64 ip, struct lbrctx_call *call) noexcept
 		return;
 	k::IrqSave irqs;
 	pmu::Pmu &pmu = pmu::the_pmu();
-	pmu::CpuState *c = pmu.this_cpu();
-	pmu::CallKey &last = c->last_call[lbrctx_shim_ctx_level() & 3];
+	pmu::CallKey &last = pmu.this_cpu()->last_call[lbrctx_shim_ctx_level() & 3];
 	if (last.ip == ip)
 		last = {};
-	lbr::Unit &u = c->unit;
-	if (!u.enabled() || (u.call_stack() && u.top().to != ip))
-		return;
-	if (u.record({ip, call->ret_ip, lbr::BrType::Return, false, lbrctx_shim_local_clock()}) !=
-	    lbr::Op::Filtered)
-		pmu.on_branch(c);
+	/* A call-stack unit pops only the record of this call (see the top of the file). */
+	pmu.record_here({ip, call->ret_ip, lbr::BrType::Return, false, lbrctx_shim_local_clock()},
+			true);
 }

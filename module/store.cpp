@@ -60,24 +60,71 @@ TaskData *from_link(ListLink *l)
 
 } // namespace
 
-Result<void> Store::init(const char *cache_name)
+Result<void> Store::init(const char *cache_name, const char *side_name)
 {
 	m_all = {&m_all, &m_all};
 	m_lock.init("lbrctx_store_lock", m_lock_class);
 	m_global_mutex.init("lbrctx_store_global_mutex", m_global_mutex_class);
 	m_fail.init();
 	TRY(m_cache.create(cache_name));
-	if (auto r = m_hash.init(); r.is_error()) {
-		(void)m_cache.destroy();
-		return r;
+	Result<void> r;
+	if (side_name) {
+		r = m_side_cache.create(side_name);
+		if (!r.is_error())
+			r = m_spares.init();
 	}
-	if (auto r = m_tracepoints.attach(kTaskHooks, this); r.is_error()) {
+	if (!r.is_error())
+		r = m_hash.init();
+	if (!r.is_error())
+		r = m_tracepoints.attach(kTaskHooks, this);
+	if (r.is_error()) {
 		m_hash.destroy();
+		m_spares.destroy();
+		(void)m_side_cache.destroy();
 		(void)m_cache.destroy();
 		return r;
 	}
 	m_ready = true;
+	if (side_name)
+		refill_sides();
 	return {};
+}
+
+SideBlock *Store::take_side()
+{
+	if (!m_spares.ready())
+		return nullptr;
+	SideBlock *got = nullptr;
+	u32 left = 0;
+	for (auto &s : m_spares.this_cpu()->spare) {
+		if (!got)
+			got = __atomic_exchange_n(&s, nullptr, __ATOMIC_ACQ_REL);
+		else if (__atomic_load_n(&s, __ATOMIC_ACQUIRE))
+			left++;
+	}
+	if (left < 2)
+		lbrctx_shim_refill_kick();
+	return got;
+}
+
+void Store::refill_sides()
+{
+	if (!m_spares.ready())
+		return;
+	m_spares.for_each([&](SideSpares &sp) {
+		for (auto &s : sp.spare) {
+			if (__atomic_load_n(&s, __ATOMIC_ACQUIRE))
+				continue;
+			auto b = m_side_cache.alloc(LBRCTX_GFP_KERNEL);
+			if (b.is_error())
+				return;
+			SideBlock *expected = nullptr;
+			/* Owned by the spares until a switch takes it; on a lost race the SlabPtr frees it. */
+			if (__atomic_compare_exchange_n(&s, &expected, b.value().get(), false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				(void)b.value().leak();
+		}
+	});
 }
 
 void Store::shutdown()
@@ -100,7 +147,16 @@ void Store::shutdown()
 	k::rcu_barrier();
 	if (m_all.next != &m_all)
 		return; /* leaked references: keep the cache rather than free live objects */
+	if (m_spares.ready()) {
+		lbrctx_shim_refill_cancel();
+		m_spares.for_each([&](SideSpares &sp) {
+			for (auto &s : sp.spare)
+				m_side_cache.free(exchange(s, nullptr));
+		});
+		m_spares.destroy();
+	}
 	m_hash.destroy();
+	(void)m_side_cache.destroy();
 	(void)m_cache.destroy();
 	m_ready = false;
 }
@@ -163,6 +219,8 @@ void Store::release_locked(TaskData *td)
 void Store::free_rcu(lbrctx_rcu *r) noexcept
 {
 	TaskData *td = lbrctx_container_of(k::RcuHead::from(r), TaskData, rcu);
+	if (td->side)
+		td->store->m_side_cache.free(td->side);
 	td->store->m_cache.free(td);
 }
 

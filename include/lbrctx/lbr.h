@@ -24,6 +24,13 @@
  *  - Call-stack mode: a call pushes, a return pops the youngest record
  *    (popping an empty stack does nothing). Only calls and returns are
  *    considered, as the SDM requires the filter to select just those.
+ *    Beyond the SDM, for user records: each call keeps the address of
+ *    its return-address slot (the stack pointer at the function's entry),
+ *    and a user call or return first drops the records whose frames the
+ *    stack has left (a longjmp, an unwound exception, a return uretprobes
+ *    did not see), and any kernel record above them: so the call stack
+ *    matches the real stack again at the next user call. The slots are
+ *    kept beside the records (save()/restore() take an array for them).
  *  - Plain mode: a ring of the last @depth branches.
  *  In both modes the oldest record is dropped when the array is full.
  */
@@ -118,6 +125,8 @@ struct Branch {
 	BrType type;
 	bool user;  /* retired at CPL > 0 */
 	u64 now_ns; /* the clock the cycle field is taken from */
+	/* User calls and returns: the return-address slot of the frame. */
+	u64 slot = 0;
 };
 
 enum class Op : u8 {
@@ -135,6 +144,8 @@ public:
 	u64 lbr_ctl() const { return ctl_; }
 	u32 depth() const { return depth_; }
 	u32 count() const { return count_; }
+	/* Records dropped because the stack left their frames (see the top). */
+	u64 unwound() const { return unwound_; }
 	bool enabled() const { return ctl_ & ctl::kEnable; }
 	bool call_stack() const { return ctl_ & ctl::kCallStack; }
 
@@ -174,11 +185,13 @@ public:
 	{
 		if (i >= count_)
 			return {};
-		return ring_[(head_ + depth_ - i) % depth_];
+		return ring_[index(i)];
 	}
 
 	/* The youngest record, or a zero one. */
 	xsave::LbrEntry top() const { return entry(0); }
+	/* The @i-th youngest record's frame slot: 0 for a kernel record. */
+	u64 slot(u32 i) const { return i < count_ ? slot_[index(i)] : 0; }
 
 	Op record(const Branch &b)
 	{
@@ -186,8 +199,10 @@ public:
 		    !(ctl_ & type_bit(b.type)))
 			return Op::Filtered;
 		if (call_stack()) {
+			if (b.user && b.slot)
+				unwind(b.slot, is_call(b.type));
 			if (b.type == BrType::Return)
-				return pop();
+				return (b.user && slot(0) != b.slot) ? Op::PopEmpty : pop();
 			if (!is_call(b.type))
 				return Op::Filtered;
 		}
@@ -195,14 +210,21 @@ public:
 		return call_stack() ? Op::Pushed : Op::Recorded;
 	}
 
-	/* XSAVE of the Arch LBR component: youngest record first, the rest zero. */
-	void save(xsave::ArchLbrState &s) const
+	/*
+	 * XSAVE of the Arch LBR component: youngest record first, the rest
+	 * zero; the records' frame slots into @slots (kMaxDepth of them;
+	 * restore() reads only those of the records).
+	 */
+	void save(xsave::ArchLbrState &s, u64 *slots = nullptr) const
 	{
 		s.lbr_ctl = ctl_;
 		s.lbr_depth = depth_;
 		s.ler_from = s.ler_to = s.ler_info = 0;
 		for (u32 i = 0; i < count_; i++)
 			s.entries[i] = entry(i);
+		if (slots)
+			for (u32 i = 0; i < count_; i++)
+				slots[i] = slot(i);
 		/*
 		 * The rest reads as zero, as XSAVES leaves it. A saved area is
 		 * its records followed by zeros (or the zeroed allocation), so
@@ -218,7 +240,7 @@ public:
 	 * state is not one a save could have produced (reserved LBR_CTL bits
 	 * or an unsupported depth): XRSTOR would fault on it.
 	 */
-	bool restore(const xsave::ArchLbrState &s)
+	bool restore(const xsave::ArchLbrState &s, const u64 *slots = nullptr)
 	{
 		if ((s.lbr_ctl & ~ctl::kValid) || !valid_depth(s.lbr_depth)) {
 			reset();
@@ -226,7 +248,7 @@ public:
 		}
 		ctl_ = s.lbr_ctl;
 		depth_ = static_cast<u32>(s.lbr_depth);
-		restore_records(s);
+		restore_records(s, slots);
 		return true;
 	}
 
@@ -236,18 +258,37 @@ public:
 	 * unit has now (LBR_CTL apart from LBREn, and the depth), else reset.
 	 * LBREn stays as the unit's owner set it. True when records were taken.
 	 */
-	bool restore_if_compatible(const xsave::ArchLbrState &s)
+	bool restore_if_compatible(const xsave::ArchLbrState &s, const u64 *slots = nullptr)
 	{
 		if (s.lbr_depth != depth_ ||
 		    (s.lbr_ctl & ~ctl::kEnable) != (ctl_ & ~ctl::kEnable)) {
 			reset();
 			return false;
 		}
-		restore_records(s);
+		restore_records(s, slots);
 		return true;
 	}
 
 private:
+	u32 index(u32 i) const { return (head_ + depth_ - i) % depth_; }
+
+	/*
+	 * Call-stack mode, before a user call (@inclusive) or return at frame
+	 * @slot: drop the records above whose frames are gone, that is kernel
+	 * records and user calls whose slot is at or below @slot (the stack
+	 * grows down; a return keeps its own call, at @slot).
+	 */
+	void unwind(u64 slot, bool inclusive)
+	{
+		while (count_) {
+			u64 s = slot_[head_];
+			if (s && (inclusive ? s > slot : s >= slot))
+				break;
+			pop();
+			unwound_++;
+		}
+	}
+
 	void push(const Branch &b)
 	{
 		u64 inf = static_cast<u64>(b.type) << info::kTypeShift;
@@ -258,6 +299,7 @@ private:
 		last_ns_ = b.now_ns ? b.now_ns : 1;
 		head_ = (head_ + 1) % depth_;
 		ring_[head_] = {b.from, b.to, inf};
+		slot_[head_] = b.user ? b.slot : 0;
 		if (count_ < depth_)
 			count_++;
 	}
@@ -267,24 +309,29 @@ private:
 		if (!count_)
 			return Op::PopEmpty;
 		ring_[head_] = {};
+		slot_[head_] = 0;
 		head_ = (head_ + depth_ - 1) % depth_;
 		count_--;
 		return Op::Popped;
 	}
 
-	void restore_records(const xsave::ArchLbrState &s)
+	void restore_records(const xsave::ArchLbrState &s, const u64 *slots)
 	{
 		u32 n = 0;
 		while (n < depth_ && s.entries[n].to)
 			n++;
-		for (u32 i = 0; i < n; i++)
+		for (u32 i = 0; i < n; i++) {
 			ring_[n - 1 - i] = s.entries[i];
+			slot_[n - 1 - i] = slots ? slots[i] : 0;
+		}
 		count_ = n;
 		head_ = (n + depth_ - 1) % depth_;
 		last_ns_ = 0;
 	}
 
 	xsave::LbrEntry ring_[kMaxDepth]{};
+	u64 slot_[kMaxDepth]{};
+	u64 unwound_ = 0;
 	u64 ctl_ = 0;
 	u64 last_ns_ = 0;
 	u32 depth_ = kDefaultDepth;

@@ -16,10 +16,12 @@
 #include <lbrctx/k/perf_event.h>
 #include <lbrctx/lbr.h>
 #include <lbrctx/store.h>
+#include <lbrctx/units.h>
 
 namespace lbrctx {
 
 class Source;
+class UserSource;
 
 namespace pmu {
 
@@ -50,8 +52,16 @@ inline constexpr u64 kValid = kEvent | kCallStack | kFilters | kDepth;
 inline constexpr u64 kMinPeriodNs = 10000;
 /* Branch sampling: the smallest N of "every N branches". */
 inline constexpr u64 kMinBranchPeriod = 16;
-/* Events one CPU can have added at once. */
-inline constexpr u32 kMaxActive = 16;
+/* Events one CPU can have added at once (beyond: -EAGAIN to add). */
+inline constexpr u32 kMaxActive = 32;
+/*
+ * Distinct unit configurations one CPU records at once (include/lbrctx/
+ * units.h). Events of a further configuration are parked and rotated in,
+ * every kRotateNs (perf's default multiplexing interval), their
+ * time_running counting only the time they recorded.
+ */
+inline constexpr u32 kUnits = 4;
+inline constexpr u64 kRotateNs = 4000000;
 
 struct EventState;
 
@@ -62,61 +72,73 @@ struct CallKey {
 };
 
 struct CpuState {
-	lbr::Unit unit;
-	/* Added events that configure the unit. */
-	u32 unit_users;
+	lbr::UnitSet<kUnits> units;
 	u32 nactive;
 	EventState *active[kMaxActive];
-	/* Monotonic, this CPU: index by Kind (Callstack unused). */
+	/* Monotonic, this CPU: index by Kind (Branches: every unit's records). */
 	u64 counts[kKinds];
 	u64 samples;
 	u64 dropped;
+	u64 unsaved;	/* a configuration's state not saved: no side block was left */
+	u64 rotations;
+	u32 nparked;	/* added events waiting for a unit */
+	u32 cpu;
 	CallKey last_call[4];
 	/* Per context level: the event being emitted and its branch stack. */
 	EventState *emitting[4];
 	BranchStack stack[4];
+	/* Rotates parked events in, while there are any (hard IRQ). */
+	KernelStorage<LBRCTX_K_SIZEOF_HRTIMER, 8> rotate_timer;
+	bool rotating;
 };
 
 /* One perf event's state, from the "lbrctx_event" cache; its pmu_private. */
 struct EventState {
-	void *event;					     /* struct perf_event */
-	void *handler;					     /* the overflow handler lbrctx wraps */
+	void *event;   /* struct perf_event */
+	void *handler; /* the overflow handler lbrctx wraps */
 	KernelStorage<LBRCTX_K_SIZEOF_HLIST_HEAD, 8> head{}; /* this event alone */
 	k::RcuHead rcu;
 	Kind kind;
 	bool sampling;
 	bool uses_unit;
 	bool global; /* holds a global store reference */
-	bool probes; /* holds a branch source reference */
+	bool probes; /* holds a kernel source reference */
+	bool user;   /* holds a user source reference */
 	bool ran;    /* added on a CPU at least once */
+	bool parked; /* added, waiting for a unit (kUnits) */
+	s8 slot;     /* its unit on the CPU it is added on, or -1 */
 	bool exclude_user;
 	bool exclude_idle;
 	EntryFormat format;
-	u64 unit_ctl; /* LBR_CTL with LBREn */
-	u32 depth;
-	u64 period; /* ns (Callstack) or branches (Branches) */
-	u64 base;   /* the count or clock already accounted */
-	u64 left;   /* branches until the next sample */
-	TaskRef td; /* a per-task event's reference, until it ran */
+	lbr::Config config; /* LBR_CTL without LBREn, and the depth */
+	u64 period;	    /* ns (Callstack) or branches (Branches) */
+	u64 base;	    /* the count or clock already accounted */
+	u64 left;	    /* branches until the next sample */
+	TaskRef td;	    /* a per-task event's reference, until it ran */
+	void *mm;	    /* the user source watches it (a per-task event's task) */
+	u64 parked_at;	    /* local_clock() when parked, or of the last fold */
+	u64 parked_ns;	    /* parked time not yet taken off time_running */
 };
 
-/* The event's unit configuration, decoded from its attributes. */
-struct UnitConfig {
-	u64 ctl;
-	u32 depth;
-};
-
-/* Validate config bits and branch filters; each refusal's errno is in module/pmu.cpp. */
-Result<UnitConfig> decode_unit_config(const lbrctx_attr &a);
+/*
+ * Validate config bits and branch filters; each refusal's errno is in
+ * module/pmu.cpp. @user_probes: the user source has probes.
+ */
+Result<lbr::Config> decode_unit_config(const lbrctx_attr &a, bool user_probes);
 
 struct Stats {
-	u64 events;  /* lbrctx events that exist */
-	u64 records; /* branches recorded, all CPUs */
-	u64 saves;
-	u64 restores;
-	u64 resets;
+	u64 events;    /* lbrctx events that exist */
+	u64 records;   /* branches recorded, all CPUs, all units */
+	u64 saves;     /* switches: the outgoing task's state saved */
+	u64 restores;  /* switches: the incoming task's state restored */
+	u64 resets;    /* switches: the incoming task got reset units */
 	u64 samples;
-	u64 dropped; /* records not taken: NMI, recursion */
+	u64 dropped;   /* records not taken: NMI, recursion */
+	u64 unwound;   /* user calls dropped as their frames were left */
+	u64 unsaved;   /* a configuration's state not saved on a switch */
+	u64 rotations; /* parked events rotated in */
+	u64 parked;    /* events waiting for a unit now */
+	u64 units;     /* units with users now */
 };
 
 class Pmu : Pinned {
@@ -124,7 +146,7 @@ public:
 	constexpr Pmu() = default;
 
 	/* Module load: the event cache, the per-CPU units, the switch hook, the PMU. Task context. */
-	Result<void> init(Store &store, Source &source);
+	Result<void> init(Store &store, Source &source, UserSource &user);
 	/* Module exit, first: unregister the PMU and the switch hook. */
 	void unregister();
 	/* Module exit, after rcu_barrier(): free the per-CPU units, destroy the cache. */
@@ -140,11 +162,17 @@ public:
 	u64 tick(EventState *e);
 	void overflow(void *event, void *data, void *regs);
 	void on_switch(k::Task prev, k::Task next);
+	/* The rotation timer of @c: hard IRQ. The next period, or 0 to stop. */
+	u64 rotate(CpuState *c);
 
 	/* This CPU's state; interrupts or preemption off. */
 	CpuState *this_cpu() const { return m_cpus.this_cpu(); }
-	/* Account one recorded branch on @c (the source calls it with interrupts off). */
-	void on_branch(CpuState *c);
+	/*
+	 * A branch on this CPU, for every unit that records it: the sources
+	 * call it (it turns interrupts off). @match_top: a kernel return
+	 * pops only its own call.
+	 */
+	void record_here(const lbr::Branch &b, bool match_top = false);
 	Stats stats() const;
 	u32 type() const { return lbrctx_shim_pmu_type(); }
 
@@ -154,10 +182,17 @@ private:
 	void account(EventState *e);
 	u64 current_value(const EventState *e, const CpuState *c) const;
 	void emit(EventState *e, CpuState *c, u64 count, bool irq_regs);
+	void on_branches(CpuState *c, u32 slots);
+	bool bind(CpuState *c, EventState *e);
+	void park(CpuState *c, EventState *e);
+	void fold_parked(EventState *e);
+	void save(CpuState *c, TaskData *td, u32 slot);
+	bool restore(CpuState *c, TaskData *td, u32 slot);
 	static void free_rcu(lbrctx_rcu *r) noexcept;
 
 	Store *m_store = nullptr;
 	Source *m_source = nullptr;
+	UserSource *m_user = nullptr;
 	SlabCache<EventState> m_events;
 	k::PerCpu<CpuState> m_cpus;
 	k::TracepointSet<1> m_switch;

@@ -27,6 +27,7 @@ typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
+typedef signed char s8;
 typedef signed int s32;
 typedef signed long long s64;
 typedef __SIZE_TYPE__ size_t;
@@ -123,6 +124,10 @@ void lbrctx_shim_rcu_read_lock(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_rcu_read_unlock(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_call_rcu(struct lbrctx_rcu *r) LBRCTX_NOEXCEPT;
 void lbrctx_shim_rcu_barrier(void) LBRCTX_NOEXCEPT;
+/* From any context: have a workqueue run lbrctx_store_refill() (an irq_work queues it). */
+void lbrctx_shim_refill_kick(void) LBRCTX_NOEXCEPT;
+/* Task context: no refill runs past it. */
+void lbrctx_shim_refill_cancel(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_refcount_set(void *r, u32 v) LBRCTX_NOEXCEPT;
 u32 lbrctx_shim_refcount_read(const void *r) LBRCTX_NOEXCEPT;
 bool lbrctx_shim_refcount_inc_not_zero(void *r) LBRCTX_NOEXCEPT;
@@ -208,6 +213,10 @@ void lbrctx_shim_timer_init(void *event) LBRCTX_NOEXCEPT;
 void lbrctx_shim_timer_start(void *event, u64 ns) LBRCTX_NOEXCEPT;
 void lbrctx_shim_timer_try_cancel(void *event) LBRCTX_NOEXCEPT;
 void lbrctx_shim_timer_cancel(void *event) LBRCTX_NOEXCEPT;
+/* A CPU's rotation timer (storage of LBRCTX_K_SIZEOF_HRTIMER): calls lbrctx_pmu_rotate(). */
+void lbrctx_shim_cpu_timer_init(void *timer) LBRCTX_NOEXCEPT;
+void lbrctx_shim_cpu_timer_start(void *timer, u64 ns) LBRCTX_NOEXCEPT;
+void lbrctx_shim_cpu_timer_cancel(void *timer) LBRCTX_NOEXCEPT;
 /* Sample emission through exported interfaces (see module/pmu.cpp). */
 void *lbrctx_shim_irq_regs(void) LBRCTX_NOEXCEPT;
 /* perf_fetch_caller_regs() into @regs (storage of LBRCTX_K_SIZEOF_PT_REGS). */
@@ -236,12 +245,29 @@ u64 lbrctx_shim_probe_missed(u32 slot) LBRCTX_NOEXCEPT;
 void lbrctx_shim_reap_schedule(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_reap_cancel(void) LBRCTX_NOEXCEPT;
 
+/* module/shim/uprobe.c: the user branch source. */
+bool lbrctx_shim_uprobes_available(void) LBRCTX_NOEXCEPT;
+/* @u: storage of LBRCTX_K_SIZEOF_UPROBE bytes; @id comes back to the handlers. */
+int lbrctx_shim_uprobe_register(void *u, void *inode, u64 offset, u32 id) LBRCTX_NOEXCEPT;
+void lbrctx_shim_uprobe_unregister(void *u) LBRCTX_NOEXCEPT;
+/* After unregistering: no handler runs past it. */
+void lbrctx_shim_uprobe_sync(void) LBRCTX_NOEXCEPT;
+/* A regular file's inode, referenced, that uprobes can read; else NULL and @err. */
+void *lbrctx_shim_inode_get(const char *path, int *err) LBRCTX_NOEXCEPT;
+void lbrctx_shim_inode_put(void *inode) LBRCTX_NOEXCEPT;
+u64 lbrctx_shim_inode_size(void *inode) LBRCTX_NOEXCEPT;
+long lbrctx_shim_file_read(const char *path, u64 off, void *buf, size_t n) LBRCTX_NOEXCEPT;
+/* copy_from_user(): task context, may fault. */
+bool lbrctx_shim_read_user(void *dst, u64 addr, size_t n) LBRCTX_NOEXCEPT;
+void *lbrctx_shim_task_mm(void *task) LBRCTX_NOEXCEPT;
+
 /* module/shim/anchor.c: hold one fgraph user while loaded (6.14+). */
 int lbrctx_shim_anchor_register(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_anchor_unregister(void) LBRCTX_NOEXCEPT;
 
 /* module/shim/module.c: module parameters. */
 const char *lbrctx_param_probes(void) LBRCTX_NOEXCEPT;
+const char *lbrctx_param_uprobes(void) LBRCTX_NOEXCEPT;
 bool lbrctx_param_save_restore(void) LBRCTX_NOEXCEPT;
 
 /*
@@ -252,6 +278,7 @@ int lbrctx_core_init(void) LBRCTX_NOEXCEPT;				/* module/core.cpp */
 void lbrctx_core_exit(void) LBRCTX_NOEXCEPT;
 void lbrctx_debugfs_show(u32 id, void *seq) LBRCTX_NOEXCEPT;
 int lbrctx_debugfs_write(u32 id, const char *buf) LBRCTX_NOEXCEPT;
+void lbrctx_store_refill(void) LBRCTX_NOEXCEPT;
 void lbrctx_on_fork(void *data, void *child) LBRCTX_NOEXCEPT;		/* module/store.cpp */
 void lbrctx_on_exit(void *data, void *task) LBRCTX_NOEXCEPT;
 void lbrctx_on_switch(void *data, void *prev, void *next) LBRCTX_NOEXCEPT; /* module/pmu.cpp */
@@ -264,9 +291,13 @@ void lbrctx_pmu_stop(void *priv, int flags) LBRCTX_NOEXCEPT;
 void lbrctx_pmu_read(void *priv) LBRCTX_NOEXCEPT;
 u64 lbrctx_pmu_tick(void *priv) LBRCTX_NOEXCEPT;
 void lbrctx_pmu_overflow(void *event, void *data, void *regs) LBRCTX_NOEXCEPT;
+u64 lbrctx_pmu_rotate(void *timer) LBRCTX_NOEXCEPT;
 bool lbrctx_source_entry(u64 ip, u64 ret_ip, u64 sp, struct lbrctx_call *c) LBRCTX_NOEXCEPT;
 void lbrctx_source_exit(u64 ip, struct lbrctx_call *c) LBRCTX_NOEXCEPT;	/* module/source.cpp */
 void lbrctx_source_reap(void) LBRCTX_NOEXCEPT;
+void lbrctx_uprobe_entry(u32 id, u64 ip, u64 sp) LBRCTX_NOEXCEPT;	/* module/usource.cpp */
+void lbrctx_uprobe_return(u32 id, u64 func, u64 ret_ip, u64 sp) LBRCTX_NOEXCEPT;
+bool lbrctx_uprobe_filter(u32 id, void *mm) LBRCTX_NOEXCEPT;
 
 #ifdef __cplusplus
 }

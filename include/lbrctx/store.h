@@ -21,6 +21,7 @@
 #include <lbrctx/k/fault.h>
 #include <lbrctx/k/hash.h>
 #include <lbrctx/k/lock.h>
+#include <lbrctx/k/percpu.h>
 #include <lbrctx/k/rcu.h>
 #include <lbrctx/k/ref.h>
 #include <lbrctx/k/task.h>
@@ -35,6 +36,22 @@ class Store;
 struct ListLink {
 	ListLink *prev;
 	ListLink *next;
+};
+
+/*
+ * A task's LBR state under a configuration its XSAVE area does not hold
+ * (include/lbrctx/units.h: a CPU has a unit per configuration): compact,
+ * in a side block the task takes when it first needs one.
+ */
+struct SideArea {
+	xsave::ArchLbrState lbr;
+	u64 slots[xsave::kLbrMaxDepth];
+	u64 stamp; /* when saved last: the oldest area is reused first */
+};
+
+struct SideBlock {
+	static constexpr u32 kAreas = 3;
+	SideArea area[kAreas];
 };
 
 struct alignas(64) TaskData {
@@ -54,6 +71,8 @@ struct alignas(64) TaskData {
 		/* Once released: the deferred free. RCU readers never touch it. */
 		k::RcuHead rcu;
 	};
+	/* Further configurations' state, or null; set by the switch hook, freed with the object. */
+	SideBlock *side;
 	/* Payload: the task's LBR state in XSAVE layout, on a 64-byte boundary. */
 	xsave::LbrArea lbr;
 
@@ -95,10 +114,11 @@ public:
 
 	/*
 	 * Task context: the cache @cache_name, the hash table, and the fork
-	 * and exit tracepoints. A Store must have static storage duration
-	 * (its lockdep classes are members).
+	 * and exit tracepoints; with @side_name, side blocks too (take_side()).
+	 * A Store must have static storage duration (its lockdep classes are
+	 * members).
 	 */
-	Result<void> init(const char *cache_name);
+	Result<void> init(const char *cache_name, const char *side_name = nullptr);
 	/* Unhook the fork and exit tracepoints (they may run until tracepoint_synchronize_unregister()). */
 	void unhook() { m_tracepoints.detach(); }
 	/*
@@ -126,11 +146,24 @@ public:
 	/* -EINVAL when there is no global user to drop. Task context. */
 	Result<void> detach_global();
 
+	/* A system-wide user exists (a hint: read without the lock). */
+	bool global_active() const { return __atomic_load_n(&m_global_active, __ATOMIC_RELAXED); }
+
 	/* @task's data, or null. Under RCU; any context, the switch path included. */
 	TaskData *lookup(k::Task task);
 
 	Stats stats();
 	k::FaultAttr &fault() { return m_fail; }
+
+	/*
+	 * A zeroed side block from this CPU's spares, or null (none left:
+	 * the caller goes without). Interrupts off: the switch hook. Taking
+	 * one kicks the refill, which runs in a workqueue (refill_sides()).
+	 */
+	SideBlock *take_side();
+	/* Task context: top every CPU's spares up (GFP_KERNEL). */
+	void refill_sides();
+	u64 sides() const { return static_cast<u64>(m_side_cache.live()); }
 
 	/* sched_process_fork (in the parent) and sched_process_exit: must not sleep. */
 	void on_fork(k::Task child);
@@ -158,6 +191,11 @@ private:
 	static void free_rcu(lbrctx_rcu *r) noexcept;
 
 	SlabCache<TaskData> m_cache;
+	SlabCache<SideBlock> m_side_cache;
+	struct SideSpares {
+		SideBlock *spare[4];
+	};
+	k::PerCpu<SideSpares> m_spares;
 	k::HashTable m_hash;
 	k::TracepointSet<2> m_tracepoints;
 	k::FaultAttr m_fail;

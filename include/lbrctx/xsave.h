@@ -50,11 +50,25 @@ struct ArchLbrState {
 	LbrEntry entries[kLbrMaxDepth];
 };
 
+/*
+ * The legacy region's XMM0-XMM15 bytes (SDM Vol. 1, Table 10-2: bytes 160
+ * to 415). lbrctx's areas set only the Arch LBR bit of XSTATE_BV, and
+ * XRSTOR initializes a component whose XSTATE_BV bit is clear without
+ * reading its part of the area (SDM Vol. 1, 13.8.1), so these bytes are
+ * free: the store keeps the records' user frame slots there (lbr.h).
+ */
+inline constexpr size_t kXmmOffset = 160;
+inline constexpr size_t kXmmSize = 256;
+static_assert(kXmmSize == kLbrMaxDepth * sizeof(u64), "one frame slot per record");
+
 /* A standard-format XSAVE area holding the legacy region and Arch LBR state. */
 struct alignas(kAlign) LbrArea {
 	u8 legacy[kLegacySize];
 	Header header;
 	ArchLbrState lbr;
+
+	/* The records' frame slots, in the XMM bytes (see kXmmOffset). */
+	u64 *slots() { return reinterpret_cast<u64 *>(legacy + kXmmOffset); }
 };
 
 /* Our layout must be the kernel's (generated from asm/fpu/types.h). */

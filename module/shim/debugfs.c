@@ -10,8 +10,8 @@
 #include <linux/string.h>
 #include <lbrctx/shim.h>
 
-/* A write is one line of settings, at most a page. */
-#define LBRCTX_WRITE_MAX PAGE_SIZE
+/* A write is a set of settings: the uprobes set (UserSource::kSpecMax) is the largest. */
+#define LBRCTX_WRITE_MAX (16 * 1024)
 
 static int lbrctx_file_show(struct seq_file *m, void *v)
 {

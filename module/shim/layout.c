@@ -6,6 +6,7 @@
  * static_asserts its own mirror types against these values.
  */
 #include <linux/fault-inject.h>
+#include <linux/hrtimer.h>
 #include <linux/kbuild.h>
 #include <linux/mutex.h>
 #include <linux/perf_event.h>
@@ -33,12 +34,15 @@ void lbrctx_layout_facts(void)
 	DEFINE(LBRCTX_K_ALIGNOF_HNODE, __alignof__(struct lbrctx_hnode));
 	OFFSET(LBRCTX_K_HNODE_KEY, lbrctx_hnode, key);
 	DEFINE(LBRCTX_K_SIZEOF_HLIST_HEAD, sizeof(struct hlist_head));
+	DEFINE(LBRCTX_K_SIZEOF_UPROBE, sizeof(struct lbrctx_uprobe));
 	DEFINE(LBRCTX_K_SIZEOF_PT_REGS, sizeof(struct pt_regs));
 	OFFSET(LBRCTX_K_EVENT_PMU_PRIVATE, perf_event, pmu_private);
 	OFFSET(LBRCTX_K_EVENT_HW_STATE, perf_event, hw.state);
 	DEFINE(LBRCTX_K_SIZEOF_EVENT_HW_STATE, sizeof(((struct perf_event *)0)->hw.state));
 	OFFSET(LBRCTX_K_EVENT_HW_SAMPLE_PERIOD, perf_event, hw.sample_period);
 	OFFSET(LBRCTX_K_EVENT_COUNT, perf_event, count);
+	OFFSET(LBRCTX_K_EVENT_TOTAL_TIME_RUNNING, perf_event, total_time_running);
+	DEFINE(LBRCTX_K_SIZEOF_HRTIMER, sizeof(struct hrtimer));
 	DEFINE(LBRCTX_K_SIZEOF_EVENT_COUNT, sizeof(local64_t));
 	DEFINE(LBRCTX_K_ALIGNOF_PT_REGS, __alignof__(struct pt_regs));
 #ifdef CONFIG_FAULT_INJECTION
@@ -74,6 +78,11 @@ void lbrctx_layout_errnos(void)
 	DEFINE(LBRCTX_K_ENOMEM, ENOMEM);
 	DEFINE(LBRCTX_K_EBUSY, EBUSY);
 	DEFINE(LBRCTX_K_ENODEV, ENODEV);
+	DEFINE(LBRCTX_K_EISDIR, EISDIR);
+	DEFINE(LBRCTX_K_EIO, EIO);
+	DEFINE(LBRCTX_K_ENOEXEC, ENOEXEC);
+	DEFINE(LBRCTX_K_ENOSPC, ENOSPC);
+	DEFINE(LBRCTX_K_EEXIST, EEXIST);
 	DEFINE(LBRCTX_K_EINVAL, EINVAL);
 	DEFINE(LBRCTX_K_E2BIG, E2BIG);
 	DEFINE(LBRCTX_K_EOPNOTSUPP, EOPNOTSUPP);

@@ -22,6 +22,11 @@ module_param(probes, charp, 0444);
 MODULE_PARM_DESC(probes,
 		 "Kernel functions whose calls and returns feed the emulated LBR: up to 8 comma-separated names, or globs with the fprobe source (default vfs_read,vfs_write,lbrctx_tchain_*; lbrctx_tchain_f1,f2,f3 by name with the kretprobe source). Change at run time through /sys/kernel/debug/lbrctx/probes.");
 
+static char *uprobes;
+module_param(uprobes, charp, 0444);
+MODULE_PARM_DESC(uprobes,
+		 "User functions whose calls and returns feed the emulated LBR: lines 'PATH OFFSET NAME', separated by ';' or newlines, as scripts/lbrctx-uprobes prints them (default none). Change at run time through /sys/kernel/debug/lbrctx/uprobes.");
+
 static bool save_restore = true;
 module_param(save_restore, bool, 0644);
 MODULE_PARM_DESC(save_restore,
@@ -30,6 +35,11 @@ MODULE_PARM_DESC(save_restore,
 const char *lbrctx_param_probes(void)
 {
 	return probes;
+}
+
+const char *lbrctx_param_uprobes(void)
+{
+	return uprobes;
 }
 
 bool lbrctx_param_save_restore(void)

@@ -262,6 +262,38 @@ void lbrctx_shim_timer_cancel(void *event)
 	hrtimer_cancel(&((struct perf_event *)event)->hw.hrtimer);
 }
 
+/* A CPU's rotation timer: hard IRQ, on that CPU (pinned). */
+static enum hrtimer_restart lbrctx_rotate_cb(struct hrtimer *t)
+{
+	u64 next = lbrctx_pmu_rotate(t);
+
+	if (!next)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ns_to_ktime(next));
+	return HRTIMER_RESTART;
+}
+
+void lbrctx_shim_cpu_timer_init(void *t)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+	hrtimer_setup(t, lbrctx_rotate_cb, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+#else
+	hrtimer_init(t, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	((struct hrtimer *)t)->function = lbrctx_rotate_cb;
+#endif
+}
+
+/* IRQs off, on the timer's CPU. */
+void lbrctx_shim_cpu_timer_start(void *t, u64 ns)
+{
+	hrtimer_start(t, ns_to_ktime(ns), HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+void lbrctx_shim_cpu_timer_cancel(void *t)
+{
+	hrtimer_cancel(t);
+}
+
 void *lbrctx_shim_irq_regs(void)
 {
 	return get_irq_regs();

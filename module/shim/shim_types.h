@@ -8,11 +8,21 @@
 #define LBRCTX_SHIM_TYPES_H
 
 #include <linux/rhashtable-types.h>
+#include <linux/uprobes.h>
 
 /* A hash node keyed by a pointer; the C++'s k::HashNode mirrors it. */
 struct lbrctx_hnode {
 	struct rhash_head node;
 	const void *key;
+};
+
+/* One user probe: a uprobe and uretprobe consumer on (inode, offset); the C++'s UserProbe holds it. */
+struct lbrctx_uprobe {
+	struct uprobe_consumer uc;
+	struct uprobe *uprobe;	/* 6.12 and later: what uprobe_register() returned */
+	struct inode *inode;
+	loff_t offset;
+	u32 id;
 };
 
 #endif

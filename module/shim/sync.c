@@ -4,11 +4,13 @@
  * them (include/lbrctx/k/). The storage is the C++'s, sized by the
  * generated layout.
  */
+#include <linux/irq_work.h>
 #include <linux/irqflags.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <lbrctx/shim.h>
 
 /* struct lbrctx_rcu's head is a struct rcu_head (include/lbrctx/shim.h). */
@@ -113,4 +115,29 @@ unsigned long lbrctx_shim_irq_save(void)
 void lbrctx_shim_irq_restore(unsigned long flags)
 {
 	local_irq_restore(flags);
+}
+
+/* Workqueue: task context, may sleep. */
+static void lbrctx_refill_fn(struct work_struct *w)
+{
+	lbrctx_store_refill();
+}
+static DECLARE_WORK(lbrctx_refill_work, lbrctx_refill_fn);
+
+/* Hard IRQ: a workqueue can be kicked from here, not from the switch path. */
+static void lbrctx_refill_irq_fn(struct irq_work *w)
+{
+	schedule_work(&lbrctx_refill_work);
+}
+static DEFINE_IRQ_WORK(lbrctx_refill_irq_work, lbrctx_refill_irq_fn);
+
+void lbrctx_shim_refill_kick(void)
+{
+	irq_work_queue(&lbrctx_refill_irq_work);
+}
+
+void lbrctx_shim_refill_cancel(void)
+{
+	irq_work_sync(&lbrctx_refill_irq_work);
+	cancel_work_sync(&lbrctx_refill_work);
 }

@@ -35,6 +35,13 @@ public:
 		asm volatile("addq %1, %0" : "+m"(*field<u64>(LBRCTX_K_EVENT_COUNT)) : "er"(n));
 	}
 
+	/*
+	 * total_time_running -= @ns: a parked event's share (module/pmu.cpp).
+	 * The core updates it under the context lock with IRQs off, the same
+	 * as the PMU callbacks that call this.
+	 */
+	void sub_time_running(u64 ns) const { *field<u64>(LBRCTX_K_EVENT_TOTAL_TIME_RUNNING) -= ns; }
+
 private:
 	template <class T> T *field(size_t off) const { return reinterpret_cast<T *>(m_ev + off); }
 	u8 *m_ev;

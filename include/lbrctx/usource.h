@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The user branch source (module/usource.cpp): uprobes on user function
+ * entries and uretprobes on their returns, fed into the emulated LBR as
+ * CPL 3 records. Users name functions with scripts/lbrctx-uprobes, which
+ * resolves them to "PATH OFFSET NAME" lines for
+ * /sys/kernel/debug/lbrctx/uprobes (or the uprobes= module parameter).
+ */
+#pragma once
+
+#include <lbrctx/atomic.h>
+#include <lbrctx/k/lock.h>
+#include <lbrctx/result.h>
+
+namespace lbrctx {
+
+class UserSource : Pinned {
+public:
+	/* Probes at most: one consumer each, all registered while events need them. */
+	static constexpr u32 kMaxProbes = 64;
+	/* A set's text at most, in bytes (a write of more is -E2BIG). */
+	static constexpr size_t kSpecMax = 16384;
+	/* Monitored address spaces the filter remembers (per-task events). */
+	static constexpr u32 kMaxMms = 64;
+
+	struct Stats {
+		u32 probes;		/* in the set */
+		u32 registered;		/* registered now */
+		u32 users;		/* events holding a reference */
+		u64 entries;		/* handler runs */
+		u64 returns;		/* ret_handler runs */
+		u64 unreadable;		/* entries whose return address could not be read */
+	};
+
+	constexpr UserSource() = default;
+
+	/* Module load: the uprobes parameter's set (@spec may be null). Task context. */
+	Result<void> init(const char *spec);
+	/* Module exit, after the PMU is gone: unregister, wait for handlers, drop the files. */
+	void exit();
+	/*
+	 * Replace the set with @spec's lines, all or none: each refusal is
+	 * one rate-limited line and its errno (docs/PMU.md). Re-registers
+	 * when probes are live. Task context, sleeps.
+	 */
+	Result<void> install(const char *spec);
+	void show(void *seq);
+	bool configured();
+	/* A reference on the probes: the first registers them (task context, sleeps). */
+	Result<void> get();
+	/* Drop it: the last schedules the unregistration. */
+	void put();
+	void reap();
+	Stats stats();
+
+	/* The filter's address spaces: per-task events add their task's. Task context. */
+	void watch(void *mm);
+	void unwatch(void *mm);
+
+	/* The handlers (module/shim/uprobe.c): the probed task, preemptible, may sleep. */
+	void on_entry(u32 id, u64 ip, u64 sp);
+	void on_return(u32 id, u64 func, u64 ret, u64 sp);
+	bool filter(void *mm);
+
+private:
+	struct Probe {
+		KernelStorage<LBRCTX_K_SIZEOF_UPROBE, 8> consumer;
+		void *inode;	/* referenced while in the set */
+		u64 offset;
+		const char *path; /* in the set's text */
+		const char *name;
+		bool registered;
+	};
+	struct Set {
+		char text[kSpecMax];
+		Probe probes[kMaxProbes];
+		u32 n;
+	};
+	Result<void> parse(const char *spec, Set &set);
+	Result<void> check_file(Probe &p);
+	void release(Set &set);
+	void register_all();
+	void unregister_all();
+
+	Set m_sets[2]{};	/* the live set and the one being installed */
+	u32 m_live = 0;
+	u32 m_users = 0;
+	bool m_ready = false;
+	k::Mutex m_mutex;
+	k::LockClass m_mutex_class{};
+	/* The filter's monitored address spaces, and how many events watch each. */
+	struct Watched {
+		void *mm;
+		u32 refs;
+	} m_mms[kMaxMms]{};
+	k::SpinLock m_mm_lock;
+	k::LockClass m_mm_lock_class{};
+	Atomic<u64> m_entries{0};
+	Atomic<u64> m_returns{0};
+	Atomic<u64> m_unreadable{0};
+};
+
+UserSource &the_user_source();
+
+} // namespace lbrctx

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The user branch source (see include/lbrctx/usource.h).
+ *
+ * A call record is FROM = the call instruction in user memory (found by
+ * decoding the bytes before the return address: E8 rel32, FF 15 disp32,
+ * FF /2 with a register; anything else is taken to end at the return
+ * address), TO = the probed function's entry, CPL 3. A return record is
+ * FROM = the function, TO = the return address. Each record keeps its
+ * frame's return-address slot, so that the unit can drop the calls whose
+ * frames a longjmp, an exception or uretprobes' nesting limit (64) left
+ * without a return (include/lbrctx/lbr.h).
+ *
+ * The handlers run in the probed task, preemptible: they read user memory
+ * first, then record into this CPU's unit with interrupts off. The unit
+ * belongs to the task that runs (the switch hook restores it), so a
+ * migration between the two steps records into the right state.
+ *
+ * The probes are registered while an event that records user branches
+ * exists (the first registers them; the last schedules their
+ * unregistration, as for the kernel source), and their filter limits the
+ * breakpoints to monitored address spaces: every one while a system-wide
+ * event exists, else those of per-task events' tasks, and the current
+ * task's when it has data (an exec'ing monitored task maps its binary).
+ */
+#include <lbrctx/core.h>
+#include <lbrctx/elf.h>
+#include <lbrctx/usource.h>
+
+namespace lbrctx {
+namespace {
+
+constinit UserSource g_usource;
+
+bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+bool is_line_end(char c)
+{
+	return c == '\n' || c == ';' || c == 0;
+}
+
+/* The next field of a line at @p, NUL-terminated in place; null at the line's end. */
+char *next_field(char *&p)
+{
+	while (is_space(*p))
+		p++;
+	if (is_line_end(*p))
+		return nullptr;
+	char *start = p;
+	while (!is_space(*p) && !is_line_end(*p))
+		p++;
+	if (is_space(*p))
+		*p++ = 0;
+	return start;
+}
+
+bool parse_u64(const char *s, u64 &out)
+{
+	u32 base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	u64 v = 0;
+	for (; *s; s++) {
+		u32 d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return false;
+		if (v > (~0ull - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	out = v;
+	return true;
+}
+
+size_t length(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+struct Call {
+	u64 from;
+	lbr::BrType type;
+};
+
+/* The call that returns to @ret, from the @n bytes before it in @b (b[n - 1] is at ret - 1). */
+Call classify(u64 ret, u64 ip, const u8 *b, u32 n)
+{
+	if (n >= 5 && b[n - 5] == 0xe8) {
+		s32 rel = static_cast<s32>(b[n - 4] | b[n - 3] << 8 | b[n - 2] << 16 |
+					   static_cast<u32>(b[n - 1]) << 24);
+		u64 target = ret + static_cast<s64>(rel);
+		return {ret - 5, target == ip ? lbr::BrType::RelCall : lbr::BrType::IndCall};
+	}
+	/* FF 15 disp32: call *disp32(%rip), as -fno-plt makes calls into a library. */
+	if (n >= 6 && b[n - 6] == 0xff && b[n - 5] == 0x15)
+		return {ret - 6, lbr::BrType::IndCall};
+	/* FF /2 with a register operand (mod 11), with or without REX.B. */
+	if (n >= 2 && b[n - 2] == 0xff && (b[n - 1] & 0xf8) == 0xd0)
+		return {ret - (n >= 3 && b[n - 3] == 0x41 ? 3 : 2), lbr::BrType::IndCall};
+	return {ret - 1, lbr::BrType::IndCall};
+}
+
+} // namespace
+
+UserSource &the_user_source()
+{
+	return g_usource;
+}
+
+/*
+ * Parse @spec into @set: lines "PATH OFFSET NAME". Fields stay in the set's
+ * text; nothing is looked up yet.
+ */
+Result<void> UserSource::parse(const char *spec, Set &set)
+{
+	size_t len = length(spec);
+	if (len >= kSpecMax) {
+		lbrctx_refusal("uprobes: %zu bytes, more than %zu\n", len, kSpecMax - 1);
+		return err::too_big();
+	}
+	__builtin_memcpy(set.text, spec, len + 1);
+	set.n = 0;
+	for (char *p = set.text; *p;) {
+		char *path = next_field(p), *off = path ? next_field(p) : nullptr;
+		char *name = off ? next_field(p) : nullptr;
+		char *extra = name ? next_field(p) : nullptr;
+		char end = *p;
+		*p = 0;
+		if (end)
+			p++;
+		if (!path)
+			continue; /* an empty line */
+		if (set.n == kMaxProbes) {
+			lbrctx_refusal("uprobes: at most %u probes\n", kMaxProbes);
+			return Error{-LBRCTX_K_ENOSPC};
+		}
+		Probe &pr = set.probes[set.n];
+		if (!name || extra) {
+			lbrctx_refusal("uprobes: '%s...': give PATH OFFSET NAME\n", path);
+			return err::inval();
+		}
+		if (path[0] != '/') {
+			lbrctx_refusal("uprobes: '%s': the path must be absolute\n", path);
+			return err::inval();
+		}
+		if (!parse_u64(off, pr.offset)) {
+			lbrctx_refusal("uprobes: '%s': offset '%s' is not a number\n", path, off);
+			return err::inval();
+		}
+		pr.path = path;
+		pr.name = name;
+		pr.inode = nullptr;
+		pr.registered = false;
+		set.n++;
+	}
+	return {};
+}
+
+/* Task context: the file of @p exists, uprobes can read it, and @p's offset is code. */
+Result<void> UserSource::check_file(Probe &p)
+{
+	int err = 0;
+	p.inode = lbrctx_shim_inode_get(p.path, &err);
+	if (!p.inode) {
+		lbrctx_refusal("uprobes: %s: %s (%d)\n", p.path,
+			       err == -LBRCTX_K_ENOENT	 ? "no such file"
+			       : err == -LBRCTX_K_EISDIR ? "a directory"
+			       : err == -LBRCTX_K_EIO	 ? "its file system cannot read pages for uprobes"
+							 : "not a regular file",
+			       err);
+		return Error{err};
+	}
+	if (p.offset >= lbrctx_shim_inode_size(p.inode)) {
+		lbrctx_refusal("uprobes: %s: offset %#llx of %s is beyond the file\n", p.path,
+			       p.offset, p.name);
+		return err::inval();
+	}
+	static u8 hdr[4096]; /* the mutex is held */
+	long n = lbrctx_shim_file_read(p.path, 0, hdr, sizeof(hdr));
+	if (n < 0) {
+		lbrctx_refusal("uprobes: %s: cannot read it (%ld)\n", p.path, n);
+		return Error{static_cast<int>(n)};
+	}
+	if (auto r = elf::check_executable_offset(hdr, static_cast<size_t>(n), p.offset);
+	    r.is_error()) {
+		lbrctx_refusal(r.error() == -LBRCTX_K_ENOEXEC
+				       ? "uprobes: %s: not an x86-64 ELF file (%s)\n"
+				       : "uprobes: %s: %s is not in an executable segment\n",
+			       p.path, p.name);
+		return r;
+	}
+	return {};
+}
+
+/* Mutex held: drop the files of @set. */
+void UserSource::release(Set &set)
+{
+	for (u32 i = 0; i < set.n; i++) {
+		if (set.probes[i].inode)
+			lbrctx_shim_inode_put(set.probes[i].inode);
+		set.probes[i].inode = nullptr;
+	}
+	set.n = 0;
+}
+
+/* Mutex held; sleeps. A probe that fails to register is logged and left out. */
+void UserSource::register_all()
+{
+	Set &s = m_sets[m_live];
+	for (u32 i = 0; i < s.n; i++) {
+		Probe &p = s.probes[i];
+		if (p.registered)
+			continue;
+		int ret = lbrctx_shim_uprobe_register(p.consumer.get(), p.inode, p.offset, i);
+		if (ret)
+			lbrctx_info("uprobes: %s %#llx %s not probed (%d)\n", p.path, p.offset, p.name,
+				    ret);
+		p.registered = !ret;
+	}
+}
+
+/* Mutex held; sleeps until no handler of the set runs. */
+void UserSource::unregister_all()
+{
+	Set &s = m_sets[m_live];
+	bool any = false;
+	for (u32 i = 0; i < s.n; i++) {
+		if (!s.probes[i].registered)
+			continue;
+		lbrctx_shim_uprobe_unregister(s.probes[i].consumer.get());
+		s.probes[i].registered = false;
+		any = true;
+	}
+	if (any)
+		lbrctx_shim_uprobe_sync();
+}
+
+Result<void> UserSource::install(const char *spec)
+{
+	if (!lbrctx_shim_uprobes_available()) {
+		lbrctx_refusal("uprobes: this kernel has no CONFIG_UPROBES\n");
+		return err::opnotsupp();
+	}
+	k::Guard<k::Mutex> m(m_mutex);
+	Set &fresh = m_sets[1 - m_live];
+	fresh.n = 0;
+	auto r = parse(spec, fresh);
+	for (u32 i = 0; !r.is_error() && i < fresh.n; i++) {
+		Probe &p = fresh.probes[i];
+		r = check_file(p);
+		for (u32 j = 0; !r.is_error() && j < i; j++) {
+			if (fresh.probes[j].inode == p.inode && fresh.probes[j].offset == p.offset) {
+				lbrctx_refusal("uprobes: %s %#llx is given twice\n", p.path, p.offset);
+				r = Error{-LBRCTX_K_EEXIST};
+			}
+		}
+	}
+	if (r.is_error()) {
+		release(fresh);
+		return r;
+	}
+	bool live = m_users != 0;
+	unregister_all();
+	release(m_sets[m_live]);
+	m_live = 1 - m_live;
+	if (live)
+		register_all();
+	return {};
+}
+
+Result<void> UserSource::init(const char *spec)
+{
+	m_mutex.init("lbrctx_usource_mutex", m_mutex_class);
+	m_mm_lock.init("lbrctx_usource_mm_lock", m_mm_lock_class);
+	m_ready = true;
+	if (!spec || !*spec)
+		return {};
+	if (auto r = install(spec); r.is_error()) {
+		lbrctx_err("uprobes='%s' is not a set of 'PATH OFFSET NAME' lines (%d)\n", spec,
+			   r.error());
+		m_ready = false;
+		return r;
+	}
+	return {};
+}
+
+void UserSource::exit()
+{
+	if (!m_ready)
+		return;
+	k::Guard<k::Mutex> m(m_mutex);
+	LBRCTX_WARN_ON(m_users);
+	unregister_all();
+	release(m_sets[0]);
+	release(m_sets[1]);
+	m_ready = false;
+}
+
+bool UserSource::configured()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	return m_sets[m_live].n != 0;
+}
+
+Result<void> UserSource::get()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	if (!m_users++)
+		register_all();
+	return {};
+}
+
+void UserSource::put()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	if (!LBRCTX_WARN_ON(!m_users) && !--m_users)
+		lbrctx_shim_reap_schedule();
+}
+
+/* Workqueue (the kernel source's reap): the last user went away. */
+void UserSource::reap()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	if (!m_users)
+		unregister_all();
+}
+
+void UserSource::show(void *seq)
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	Set &s = m_sets[m_live];
+	for (u32 i = 0; i < s.n; i++)
+		lbrctx_shim_seq_printf(seq, "%s %#llx %s\n", s.probes[i].path, s.probes[i].offset,
+				       s.probes[i].name);
+}
+
+UserSource::Stats UserSource::stats()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	Stats st{};
+	Set &s = m_sets[m_live];
+	st.probes = s.n;
+	for (u32 i = 0; i < s.n; i++)
+		st.registered += s.probes[i].registered;
+	st.users = m_users;
+	st.entries = m_entries.load();
+	st.returns = m_returns.load();
+	st.unreadable = m_unreadable.load();
+	return st;
+}
+
+void UserSource::watch(void *mm)
+{
+	if (!mm)
+		return;
+	k::Guard<k::SpinLock> g(m_mm_lock);
+	Watched *free = nullptr;
+	for (auto &w : m_mms) {
+		if (w.mm == mm) {
+			w.refs++;
+			return;
+		}
+		if (!w.refs && !free)
+			free = &w;
+	}
+	/* Full: the filter then lets every address space have the breakpoints. */
+	if (free)
+		*free = {mm, 1};
+}
+
+void UserSource::unwatch(void *mm)
+{
+	if (!mm)
+		return;
+	k::Guard<k::SpinLock> g(m_mm_lock);
+	for (auto &w : m_mms) {
+		if (w.mm == mm && w.refs) {
+			if (!--w.refs)
+				w.mm = nullptr;
+			return;
+		}
+	}
+}
+
+/*
+ * Whether @mm gets the breakpoints: registration, mmap (exec too) and,
+ * 6.12+, a handler's removal; sleepable, with mmap_lock held. A false
+ * "yes" costs a trap; a false "no" loses records, so when in doubt, yes.
+ */
+bool UserSource::filter(void *mm)
+{
+	if (the_store().global_active())
+		return true;
+	k::Task cur = k::Task::current();
+	if (mm == lbrctx_shim_task_mm(cur.raw())) {
+		k::RcuReadGuard rcu;
+		if (the_store().lookup(cur))
+			return true;
+	}
+	k::Guard<k::SpinLock> g(m_mm_lock);
+	bool full = true;
+	for (auto &w : m_mms) {
+		if (w.refs && w.mm == mm)
+			return true;
+		full &= w.refs != 0;
+	}
+	return full;
+}
+
+void UserSource::on_entry(u32, u64 ip, u64 sp)
+{
+	m_entries.add(1);
+	u64 ret;
+	if (!lbrctx_shim_read_user(&ret, sp, sizeof(ret))) {
+		m_unreadable.add(1);
+		return;
+	}
+	u8 b[8];
+	u32 n = lbrctx_shim_read_user(b, ret - sizeof(b), sizeof(b)) ? sizeof(b) : 0;
+	Call c = classify(ret, ip, b, n);
+	pmu::the_pmu().record_here({c.from, ip, c.type, true, lbrctx_shim_local_clock(), sp});
+}
+
+void UserSource::on_return(u32, u64 func, u64 ret, u64 sp)
+{
+	m_returns.add(1);
+	/* ret popped the return address: the frame's slot is just below. */
+	pmu::the_pmu().record_here(
+		{func, ret, lbr::BrType::Return, true, lbrctx_shim_local_clock(), sp - 8});
+}
+
+} // namespace lbrctx
+
+using lbrctx::g_usource;
+
+/* The uprobe handlers (module/shim/uprobe.c): the probed task, preemptible, may sleep. */
+extern "C" void lbrctx_uprobe_entry(u32 id, u64 ip, u64 sp) noexcept
+{
+	g_usource.on_entry(id, ip, sp);
+}
+
+extern "C" void lbrctx_uprobe_return(u32 id, u64 func, u64 ret_ip, u64 sp) noexcept
+{
+	g_usource.on_return(id, func, ret_ip, sp);
+}
+
+extern "C" bool lbrctx_uprobe_filter(u32 id, void *mm) noexcept
+{
+	(void)id;
+	return g_usource.filter(mm);
+}
