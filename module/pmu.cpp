@@ -243,6 +243,11 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 		e->probes = !r.is_error();
 	}
 	if (!r.is_error() && usr && m_user->configured()) {
+		/* Watched first: registering asks the filter about the task's address space. */
+		if (a.has_task) {
+			e->mm = lbrctx_shim_task_mm(a.task);
+			m_user->watch(e->mm);
+		}
 		r = m_user->get();
 		e->user = !r.is_error();
 	}
@@ -252,10 +257,6 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 			r = Error{ref.error()};
 		else
 			e->td = ref.release_value();
-		if (e->user) {
-			e->mm = lbrctx_shim_task_mm(a.task);
-			m_user->watch(e->mm);
-		}
 	} else if (!r.is_error()) {
 		r = m_store->attach_global();
 		e->global = !r.is_error();

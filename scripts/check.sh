@@ -27,6 +27,7 @@ host_checks() { # SERIES FLAVOR
 	mkdir -p "$W"
 	stage_sources "$W/src"
 	build_tool "$W/lbrctx-tool"
+	build_tchain "$W/tchain"
 	build_module "$W/src" "$KDIR" "$W/build.log"
 	local rc=$? n
 	n=$(warnings "$W/build.log")
@@ -149,7 +150,9 @@ kunit_guest() { # SERIES FLAVOR
 	local g=$W/guest s=$W/src rc
 	guest kunit "$2" "$g" --smp 2 --in "$s/lbrctx.ko" --in "$s/lbrctx_kunit.ko" \
 		--in "$s/lbrctx_tchain.ko" --in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
-		--in qemu/guest/seed003.sh -- sh ./kunit.sh >"$W/guest.log" 2>&1
+		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
+		--in qemu/guest/uprobe-table.txt --in "$W/tchain" --in "$W/lbrctx-tool" \
+		-- sh ./kunit.sh >"$W/guest.log" 2>&1
 	rc=$?
 	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$W/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
 	[ -f "$g/facts" ] || return 0
@@ -165,7 +168,8 @@ kunit_guest() { # SERIES FLAVOR
 		t_expect kmemleak_reports_nothing "$(head -n 5 "$g/kmemleak.txt")" test ! -s "$g/kmemleak.txt"
 	fi
 	t_import e2e "$g/e2e-results.txt" "$g/e2e.log"
-	[ -s "$g/seed003.txt" ] && cp "$g/seed003.txt" "$ART/.jobs/$JOB_NAME.lines"
+	t_import e2e-user "$g/e2e-user-results.txt" "$g/e2e-user.log"
+	cat "$g/seed003.txt" "$g/seed003u.txt" 2>/dev/null >"$ART/.jobs/$JOB_NAME.lines"
 	kunit_results "$g" "$W"
 }
 

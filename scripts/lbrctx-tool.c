@@ -19,6 +19,8 @@
  *   lbrctx-tool p1 ROUNDS N         pipe ping-pong on one CPU, event off/on
  *   lbrctx-tool p4 ROUNDS N         fork+exit rate, event off/on
  *   lbrctx-tool reads N             N one-byte reads of /dev/zero
+ *   lbrctx-tool write PATH TEXT     write TEXT ("\n" for newlines) to PATH
+ *                                   in one write(); print the errno name
  *
  * A SPEC is a list of key=value words, for example
  *   type=lbrctx config=0x100 period=100000 sample=branch_stack branch=any
@@ -87,6 +89,11 @@ static const char *errname(int e)
 	case ESRCH: return "ESRCH";
 	case ENODEV: return "ENODEV";
 	case E2BIG: return "E2BIG";
+	case EISDIR: return "EISDIR";
+	case ENOEXEC: return "ENOEXEC";
+	case ENOSPC: return "ENOSPC";
+	case EEXIST: return "EEXIST";
+	case EIO: return "EIO";
 	case ENOMEM: return "ENOMEM";
 	case EBUSY: return "EBUSY";
 	case EFAULT: return "EFAULT";
@@ -671,6 +678,36 @@ static int cmd_ab(const char *what, int rounds, long n)
 	return 0;
 }
 
+/*
+ * Write @text (with "\n" escapes for newlines) to @path in one write(),
+ * as lbrctx's debugfs files take a set; print "ok" or the errno's name.
+ */
+static int cmd_write(const char *path, const char *text)
+{
+	size_t n = strlen(text), j = 0;
+	char *buf = malloc(n + 1);
+	int fd, e = 0;
+
+	if (!buf)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] == '\\' && text[i + 1] == 'n') {
+			buf[j++] = '\n';
+			i++;
+		} else {
+			buf[j++] = text[i];
+		}
+	}
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, buf, j) < 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	printf("%s\n", errname(e));
+	return 0;
+}
+
 static int cmd_reads(long n)
 {
 	int fd = open("/dev/zero", O_RDONLY);
@@ -704,7 +741,9 @@ int main(int argc, char **argv)
 		return cmd_ab(argv[1], atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(argv[1], "reads") && argc == 3)
 		return cmd_reads(atol(argv[2]));
+	if (!strcmp(argv[1], "write") && argc == 4)
+		return cmd_write(argv[2], argv[3]);
 usage:
-	fprintf(stderr, "usage: see the comment at the top of qemu/guest/lbrctx-tool.c\n");
+	fprintf(stderr, "usage: see the comment at the top of scripts/lbrctx-tool.c\n");
 	return 2;
 }

@@ -78,6 +78,13 @@ stage_sources() {
 		"$LBRCTX_TOP"/{Kbuild,Makefile,module,include,kunit,scripts} "$1/"
 }
 
+# build_tchain OUT: seed 003's user program (qemu/guest/tchain.c), with
+# frame pointers and without inlining, as its comment says.
+build_tchain() {
+	gcc -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Werror -o "$1" \
+		"$LBRCTX_TOP/qemu/guest/tchain.c" || die "cannot build $1"
+}
+
 # build_tool OUT: scripts/lbrctx-tool.c, built for the host, which the
 # guests share as their root file system.
 build_tool() {

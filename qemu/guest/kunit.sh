@@ -19,6 +19,8 @@ step $E_RMMOD_KUNIT rmmod lbrctx_kunit
 if [ -f ./e2e.sh ] && [ "${LBRCTX_E2E:-1}" = 1 ]; then
 	sh ./e2e.sh >e2e.log 2>&1
 	dmesg -c >e2e-dmesg.log
+	sh ./e2e-user.sh >e2e-user.log 2>&1
+	dmesg -c >e2e-user-dmesg.log
 fi
 cat $D/pmu >pmu-after.txt
 # The store's live state once every suite and perf run is over: nothing may

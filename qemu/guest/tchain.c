@@ -7,7 +7,10 @@
  * switches. Run several under `taskset -c 0` and record them with
  * `perf record -e lbrctx/callstack/ --call-graph lbr`.
  *
- *   tchain [ROUNDS [SPIN_US]]      default 40 rounds of 300 us
+ *   tchain [ROUNDS [SPIN_US [a|b|- [REPEAT]]]]   default 40 rounds of 300 us, once
+ *
+ * With "a" or "b", main calls the chain through mark_a() or mark_b(): the
+ * isolation test's markers, which tell two instances' records apart.
  *
  * Built with frame pointers and without inlining, so that the functions
  * exist as symbols and the frame-pointer chain agrees with the LBR one:
@@ -58,10 +61,37 @@ __attribute__((noinline)) unsigned long long f1(int rounds, int spin_us)
 	return v + 1;
 }
 
+__attribute__((noinline)) unsigned long long mark_a(int rounds, int spin_us)
+{
+	unsigned long long v = f1(rounds, spin_us);
+
+	__asm__ volatile("" : : : "memory");
+	return v + 3;
+}
+
+__attribute__((noinline)) unsigned long long mark_b(int rounds, int spin_us)
+{
+	unsigned long long v = f1(rounds, spin_us);
+
+	__asm__ volatile("" : : : "memory");
+	return v + 4;
+}
+
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 40;
 	int spin_us = argc > 2 ? atoi(argv[2]) : 300;
+	char mark = argc > 3 ? argv[3][0] : 0;
+	int repeat = argc > 4 ? atoi(argv[4]) : 1;
+	unsigned long long v = 0;
 
-	return (int)(f1(rounds, spin_us) & 1) * 0;
+	for (int i = 0; i < repeat; i++) {
+		if (mark == 'a')
+			v += mark_a(rounds, spin_us);
+		else if (mark == 'b')
+			v += mark_b(rounds, spin_us);
+		else
+			v += f1(rounds, spin_us);
+	}
+	return (int)(v & 1) * 0;
 }
