@@ -369,13 +369,23 @@ void Pmu::account(EventState *e)
  * event. Called from ->read (after the core updated the times) and
  * ->del (before it does); both under the context lock, IRQs off.
  */
+namespace {
+
+/* A parked event's time since parked_at: owed to time_running, and to its share. */
+void note_parked(EventState *e, u64 now)
+{
+	u64 d = now - e->parked_at;
+	e->parked_at = now;
+	e->parked_ns += d;
+	e->parked_total += d;
+}
+
+} // namespace
+
 void Pmu::fold_parked(EventState *e)
 {
-	if (e->parked) {
-		u64 now = lbrctx_shim_local_clock();
-		e->parked_ns += now - e->parked_at;
-		e->parked_at = now;
-	}
+	if (e->parked)
+		note_parked(e, lbrctx_shim_local_clock());
 	if (e->parked_ns)
 		k::PerfEvent(e->event).sub_time_running(exchange(e->parked_ns, 0ull));
 }
@@ -594,6 +604,9 @@ bool Pmu::bind(CpuState *c, EventState *e)
 	if (fresh) {
 		k::RcuReadGuard rcu;
 		(void)restore(c, m_store->lookup(k::Task::current()), static_cast<u32>(s));
+		/* More than one configuration: tasks will want side areas. */
+		if (c->units.active() & (c->units.active() - 1))
+			m_store->want_sides();
 	}
 	e->slot = static_cast<s8>(s);
 	return true;
@@ -611,6 +624,54 @@ void Pmu::park(CpuState *c, EventState *e)
 	}
 }
 
+/*
+ * IRQs off: every event on slot @s waits, and the slot is free. The
+ * running task's records of that configuration go to its store object,
+ * as on a switch, to come back when the configuration does.
+ */
+void Pmu::evict(CpuState *c, u32 s)
+{
+	{
+		k::RcuReadGuard rcu;
+		if (TaskData *td = m_store->lookup(k::Task::current()))
+			save(c, td, s);
+	}
+	for (u32 i = 0; i < c->nactive; i++) {
+		EventState *e = c->active[i];
+		if (e->slot != static_cast<s8>(s))
+			continue;
+		account(e);
+		c->units.unbind(s);
+		park(c, e);
+	}
+}
+
+/*
+ * IRQs off: a unit for @e, which has none: a free one, else the one whose
+ * events have waited least, when @e has waited a rotation period more.
+ * Shares of time even out whichever order perf adds events in.
+ */
+bool Pmu::take_unit(CpuState *c, EventState *e)
+{
+	if (bind(c, e))
+		return true;
+	u64 owed = e->parked_total + (e->parked ? lbrctx_shim_local_clock() - e->parked_at : 0);
+	int victim = -1;
+	u64 least = ~0ull;
+	for (u32 i = 0; i < c->nactive; i++) {
+		EventState *h = c->active[i];
+		if (h->slot >= 0 && h->parked_total < least) {
+			least = h->parked_total;
+			victim = h->slot;
+		}
+	}
+	if (victim < 0 || owed < least + kRotateNs)
+		return false;
+	evict(c, static_cast<u32>(victim));
+	c->rotations++;
+	return bind(c, e);
+}
+
 /* ->add: IRQs off, on the CPU the event goes on (context switch in, or IPI). */
 int Pmu::add(EventState *e, int flags)
 {
@@ -620,9 +681,9 @@ int Pmu::add(EventState *e, int flags)
 	e->ran = true;
 	e->parked = false;
 	e->slot = -1;
-	if (e->uses_unit && !bind(c, e))
-		park(c, e);
 	c->active[c->nactive++] = e;
+	if (e->uses_unit && !take_unit(c, e))
+		park(c, e);
 	k::PerfEvent(e->event).set_hw_state(LBRCTX_K_PERF_HES_STOPPED | LBRCTX_K_PERF_HES_UPTODATE);
 	if (flags & LBRCTX_K_PERF_EF_START)
 		start(e, LBRCTX_K_PERF_EF_RELOAD);
@@ -675,9 +736,8 @@ u64 Pmu::tick(EventState *e)
 
 /*
  * The rotation timer: hard IRQ, on its CPU, while events wait for a unit.
- * The configuration that has held its unit longest gives it to the event
- * that has waited longest (and those of its configuration); the running
- * task's records for both are saved and restored as on a switch.
+ * The event owed most (the longest parked) takes a unit from those owed
+ * least, with the events of its configuration (take_unit()).
  */
 u64 Pmu::rotate(CpuState *c)
 {
@@ -685,51 +745,27 @@ u64 Pmu::rotate(CpuState *c)
 		c->rotating = false; /* a CPU gone offline, or nothing waits */
 		return 0;
 	}
+	u64 now = lbrctx_shim_local_clock();
 	EventState *waiter = nullptr;
 	for (u32 i = 0; i < c->nactive; i++) {
 		EventState *e = c->active[i];
-		if (e->parked && (!waiter || e->parked_at + e->parked_ns < waiter->parked_at + waiter->parked_ns))
+		if (!e->parked)
+			continue;
+		note_parked(e, now);
+		if (!waiter || e->parked_total > waiter->parked_total)
 			waiter = e;
 	}
-	int oldest = -1;
-	for (u32 s = 0; s < kUnits; s++) {
-		auto &sl = c->units.slot(s);
-		if (sl.users && (oldest < 0 || sl.since < c->units.slot(oldest).since))
-			oldest = static_cast<int>(s);
-	}
-	if (!waiter || oldest < 0)
+	if (!waiter || !take_unit(c, waiter))
 		return kRotateNs;
-	k::RcuReadGuard rcu;
-	TaskData *td = m_store->lookup(k::Task::current());
-	if (td)
-		save(c, td, static_cast<u32>(oldest));
-	/* Park the holders: every event of the slot's configuration. */
+	/* In: the waiter, and the waiters of its configuration. */
 	for (u32 i = 0; i < c->nactive; i++) {
 		EventState *e = c->active[i];
-		if (e->slot == oldest) {
-			account(e);
-			c->units.unbind(static_cast<u32>(oldest));
-			e->parked = true;
-			e->slot = -1;
-			e->parked_at = lbrctx_shim_local_clock();
-			c->nparked++;
-		}
-	}
-	/* Bring the waiter's configuration in. */
-	lbr::Config in = waiter->config;
-	for (u32 i = 0; i < c->nactive; i++) {
-		EventState *e = c->active[i];
-		if (!e->parked || !(e->config == in))
+		if (!e->parked || !(e->config == waiter->config) || (e != waiter && !bind(c, e)))
 			continue;
-		if (!bind(c, e))
-			break;
-		u64 now = lbrctx_shim_local_clock();
-		e->parked_ns += now - e->parked_at;
 		e->parked = false;
 		e->base = current_value(e, c);
 		c->nparked--;
 	}
-	c->rotations++;
 	return kRotateNs;
 }
 

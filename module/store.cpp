@@ -85,8 +85,6 @@ Result<void> Store::init(const char *cache_name, const char *side_name)
 		return r;
 	}
 	m_ready = true;
-	if (side_name)
-		refill_sides();
 	return {};
 }
 
@@ -105,6 +103,18 @@ SideBlock *Store::take_side()
 	if (left < 2)
 		lbrctx_shim_refill_kick();
 	return got;
+}
+
+void Store::want_sides()
+{
+	if (!m_spares.ready())
+		return;
+	for (auto &s : m_spares.this_cpu()->spare) {
+		if (!__atomic_load_n(&s, __ATOMIC_ACQUIRE)) {
+			lbrctx_shim_refill_kick();
+			return;
+		}
+	}
 }
 
 void Store::refill_sides()

@@ -208,13 +208,14 @@ stress_guest() { # SERIES FLAVOR
 	kernel_env "$1" "$2" || return
 	local g=$W/stress s=$W/src rc
 	guest stress "$2" "$g" --smp 4 --append "slub_debug=FZPUA,lbrctx_task_data,lbrctx_event" \
-		--in "$s/lbrctx.ko" --in "$s/lbrctx_tchain.ko" --in "$W/lbrctx-tool" \
+		--in "$s/lbrctx.ko" --in "$s/lbrctx_tchain.ko" --in "$W/lbrctx-tool" --in "$W/tchain" \
 		--in qemu/guest/stress.sh --in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
 		-- "STRESS_LONG=${LBRCTX_STRESS_LONG:-0} sh ./stress.sh" >"$W/stress.log" 2>&1
 	rc=$?
 	t_check stress_guest_run_clean $rc "status $rc: $(tail -n 5 "$W/stress.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
 	[ -f "$g/facts" ] && t_expect stress_guest_has_4_cpus "$(grep nproc "$g/facts")" grep -qx nproc=4 "$g/facts"
 	t_import stress "$g/stress-results.txt" "$g/stress.log"
+	cat "$g/pairs.txt" 2>/dev/null >"$ART/.jobs/$JOB_NAME.lines"
 }
 
 # A busybox initramfs guest boots and loads the module.

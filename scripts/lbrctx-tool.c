@@ -19,6 +19,8 @@
  *   lbrctx-tool p1 ROUNDS N         pipe ping-pong on one CPU, event off/on
  *   lbrctx-tool p4 ROUNDS N         fork+exit rate, event off/on
  *   lbrctx-tool reads N             N one-byte reads of /dev/zero
+ *   lbrctx-tool pairs WORK LONGWORK events of different configurations at
+ *                                   once (see cmd_pairs)
  *   lbrctx-tool write PATH TEXT     write TEXT ("\n" for newlines) to PATH
  *                                   in one write(); print the errno name
  *
@@ -42,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -708,6 +711,282 @@ static int cmd_write(const char *path, const char *text)
 	return 0;
 }
 
+/*
+ * pairs WORKLOAD: lbrctx events of different unit configurations at once.
+ * For every configuration, a baseline: its count of WORKLOAD (run in a
+ * child on CPU 1) with a per-task event alone. Then every configuration
+ * as a system-wide event on CPU 1 beside every one as a per-task event on
+ * the child: both must run all the time (time_running == time_enabled:
+ * else "starved") and count exactly their baselines, and each sampled
+ * branch stack must hold only what the event's own configuration records
+ * (else "mismatched"). Then six configurations on one child at once, past
+ * the four units a CPU has: each runs a share of the time and its count,
+ * scaled by perf's rule (count * enabled / running), is near its baseline.
+ */
+struct pcfg {
+	const char *name;
+	unsigned long long config;
+	int kernel_only;	/* exclude_user, branch stack of kernel branches */
+	unsigned int depth;
+	unsigned int types;	/* allowed PERF_BR_* types of entries, as a bit mask */
+};
+
+#define BR(t) (1u << (t))
+static const struct pcfg pcfgs[] = {
+	{ "all", 0x1, 0, 32, ~0u },
+	{ "call", 0x1 | 1 << 16, 0, 32, BR(PERF_BR_CALL) },
+	{ "ind_call", 0x1 | 1 << 17, 0, 32, BR(PERF_BR_IND_CALL) },
+	{ "ret", 0x1 | 1 << 18, 0, 32, BR(PERF_BR_RET) },
+	{ "callstack", 0x1 | 1 << 8, 0, 32, BR(PERF_BR_CALL) | BR(PERF_BR_IND_CALL) },
+	{ "callstack_depth8", 0x1 | 1 << 8 | 8ULL << 24, 0, 8,
+	  BR(PERF_BR_CALL) | BR(PERF_BR_IND_CALL) },
+	{ "depth32", 0x1 | 32ULL << 24, 0, 32, ~0u },
+	{ "kernel", 0x1, 1, 32, ~0u },
+};
+#define NCFG (sizeof(pcfgs) / sizeof(pcfgs[0]))
+#define RB_PAGES 16
+
+struct pev {
+	int fd;
+	void *rb;
+	unsigned long long count, enabled, running;
+	unsigned long samples, bad;
+	char why[160];
+};
+
+static void pev_attr(const struct pcfg *c, struct perf_event_attr *a, int per_task)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->type = pmu_type();
+	a->config = c->config;
+	a->sample_period = 16;
+	a->sample_type = PERF_SAMPLE_BRANCH_STACK;
+	a->branch_sample_type = PERF_SAMPLE_BRANCH_ANY | PERF_SAMPLE_BRANCH_TYPE_SAVE |
+				PERF_SAMPLE_BRANCH_KERNEL | (c->kernel_only ? 0 : PERF_SAMPLE_BRANCH_USER);
+	a->exclude_user = c->kernel_only;
+	a->read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+	if (per_task) {
+		a->disabled = 1;
+		a->enable_on_exec = 1;
+		a->inherit = 1;
+	}
+}
+
+static int pev_open(struct pev *e, const struct pcfg *c, pid_t pid, int cpu)
+{
+	struct perf_event_attr a;
+
+	memset(e, 0, sizeof(*e));
+	pev_attr(c, &a, pid > 0);
+	/* Inherited events are mmapped per CPU; the workload runs on CPU 1. */
+	e->fd = perf_open(&a, pid, pid > 0 ? 1 : cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (e->fd < 0) {
+		snprintf(e->why, sizeof(e->why), "open %s: %s", c->name, errname(errno));
+		return -1;
+	}
+	e->rb = mmap(NULL, (RB_PAGES + 1) * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, e->fd, 0);
+	if (e->rb == MAP_FAILED) {
+		snprintf(e->why, sizeof(e->why), "mmap %s: %s", c->name, errname(errno));
+		e->rb = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the count and times; check every sample's branch stack against @c. */
+static void pev_finish(struct pev *e, const struct pcfg *c)
+{
+	unsigned long long v[3] = { 0, 0, 0 };
+
+	if (read(e->fd, v, sizeof(v)) == sizeof(v)) {
+		e->count = v[0];
+		e->enabled = v[1];
+		e->running = v[2];
+	}
+	if (e->rb) {
+		struct perf_event_mmap_page *pg = e->rb;
+		unsigned char *data = (unsigned char *)e->rb + 4096;
+		unsigned long long head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
+		unsigned long long tail = pg->data_tail, size = RB_PAGES * 4096ULL;
+
+		while (tail < head) {
+			unsigned char rec[4096];
+			struct perf_event_header h;
+			unsigned long long n, i, off = tail % size;
+
+			for (i = 0; i < sizeof(h); i++)
+				((unsigned char *)&h)[i] = data[(off + i) % size];
+			if (h.size < sizeof(h) || h.size > sizeof(rec))
+				break;
+			for (i = 0; i < h.size; i++)
+				rec[i] = data[(off + i) % size];
+			tail += h.size;
+			if (h.type != PERF_RECORD_SAMPLE)
+				continue;
+			memcpy(&n, rec + sizeof(h), sizeof(n));
+			e->samples++;
+			if (n > c->depth) {
+				if (!e->bad++)
+					snprintf(e->why, sizeof(e->why), "%s: %llu records, depth %u",
+						 c->name, n, c->depth);
+				continue;
+			}
+			for (i = 0; i < n; i++) {
+				struct perf_branch_entry b;
+
+				memcpy(&b, rec + sizeof(h) + 8 + i * sizeof(b), sizeof(b));
+				if (!(c->types & BR(b.type)) || (c->kernel_only && !(b.to >> 63))) {
+					if (!e->bad++)
+						snprintf(e->why, sizeof(e->why),
+							 "%s: entry %#llx->%#llx type %u", c->name,
+							 (unsigned long long)b.from,
+							 (unsigned long long)b.to, (unsigned int)b.type);
+				}
+			}
+		}
+		munmap(e->rb, (RB_PAGES + 1) * 4096);
+	}
+	close(e->fd);
+}
+
+/* Fork the workload on CPU 1, stopped until run_child() lets it exec. */
+static pid_t fork_child(const char *workload, int *go)
+{
+	int p[2];
+	pid_t c;
+
+	if (pipe(p))
+		return -1;
+	c = fork();
+	if (c == 0) {
+		char b;
+
+		close(p[1]);
+		pin(1);
+		if (read(p[0], &b, 1) != 1)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", workload, (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	*go = p[1];
+	return c;
+}
+
+static int run_child(pid_t c, int go)
+{
+	int st = 0;
+
+	if (write(go, "g", 1) != 1)
+		return -1;
+	close(go);
+	waitpid(c, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int cmd_pairs(const char *workload, const char *long_workload)
+{
+	unsigned long long base[NCFG];
+	unsigned int i, j, npairs = 0, starved = 0, mismatched = 0;
+	int go;
+	pid_t c;
+
+	pin(0);
+	for (i = 0; i < NCFG; i++) {
+		struct pev e;
+
+		c = fork_child(workload, &go);
+		if (pev_open(&e, &pcfgs[i], c, -1)) {
+			printf("FAIL baseline_%s: %s\n", pcfgs[i].name, e.why);
+			kill(c, SIGKILL);
+			waitpid(c, NULL, 0);
+			return 1;
+		}
+		run_child(c, go);
+		pev_finish(&e, &pcfgs[i]);
+		base[i] = e.count;
+		printf("%s baseline_%s: count %llu\n", e.count && !e.bad ? "ok" : "FAIL",
+		       pcfgs[i].name, e.count);
+	}
+	for (i = 0; i < NCFG; i++) {
+		for (j = 0; j < NCFG; j++) {
+			struct pev sw, pt;
+			int st = 0, mis = 0;
+			char why[400] = "";
+
+			npairs++;
+			c = fork_child(workload, &go);
+			if (pev_open(&sw, &pcfgs[i], -1, 1) || pev_open(&pt, &pcfgs[j], c, -1)) {
+				printf("FAIL %s+%s: %s%s\n", pcfgs[i].name, pcfgs[j].name, sw.why, pt.why);
+				kill(c, SIGKILL);
+				waitpid(c, NULL, 0);
+				starved++;
+				continue;
+			}
+			run_child(c, go);
+			pev_finish(&pt, &pcfgs[j]);
+			pev_finish(&sw, &pcfgs[i]);
+			if (pt.running != pt.enabled || sw.running != sw.enabled || !pt.running) {
+				st = 1;
+				snprintf(why, sizeof(why), "running/enabled sw %llu/%llu pt %llu/%llu; ",
+					 sw.running, sw.enabled, pt.running, pt.enabled);
+			}
+			if (pt.count != base[j] || sw.count != base[i] || pt.bad || sw.bad) {
+				mis = 1;
+				snprintf(why + strlen(why), sizeof(why) - strlen(why),
+					 "counts sw %llu (alone %llu) pt %llu (alone %llu) %s %s",
+					 sw.count, base[i], pt.count, base[j], sw.why, pt.why);
+			}
+			starved += st;
+			mismatched += mis;
+			if (st || mis)
+				printf("FAIL %s+%s: %s\n", pcfgs[i].name, pcfgs[j].name, why);
+			else
+				printf("ok %s+%s\n", pcfgs[i].name, pcfgs[j].name);
+		}
+	}
+	printf("pairs pairs=%u starved=%u mismatched=%u\n", npairs, starved, mismatched);
+
+	/* Past the limit: six configurations, four units. */
+	{
+		static const unsigned int six[] = { 0, 1, 3, 4, 5, 7 };
+		struct pev e[6];
+		unsigned long long alone[6];
+		unsigned int k;
+
+		for (k = 0; k < 6; k++) {
+			c = fork_child(long_workload, &go);
+			if (pev_open(&e[k], &pcfgs[six[k]], c, -1))
+				return 1;
+			run_child(c, go);
+			pev_finish(&e[k], &pcfgs[six[k]]);
+			alone[k] = e[k].count;
+		}
+		c = fork_child(long_workload, &go);
+		for (k = 0; k < 6; k++)
+			if (pev_open(&e[k], &pcfgs[six[k]], c, -1))
+				return 1;
+		run_child(c, go);
+		for (k = 0; k < 6; k++) {
+			const char *n = pcfgs[six[k]].name;
+			double scaled;
+
+			pev_finish(&e[k], &pcfgs[six[k]]);
+			scaled = e[k].running ? (double)e[k].count * e[k].enabled / e[k].running : 0;
+			printf("%s past_the_limit_%s_runs_a_share: running %llu of %llu\n",
+			       e[k].running && e[k].running <= e[k].enabled ? "ok" : "FAIL", n,
+			       e[k].running, e[k].enabled);
+			printf("%s past_the_limit_%s_scaled_count_near_alone: count %llu scaled %.0f alone %llu\n",
+			       scaled >= 0.6 * alone[k] && scaled <= 1.6 * alone[k] ? "ok" : "FAIL", n,
+			       e[k].count, scaled, alone[k]);
+			printf("%s past_the_limit_%s_records_obey_its_configuration: %lu samples%s%s\n",
+			       e[k].bad ? "FAIL" : "ok", n, e[k].samples, e[k].bad ? ", " : "", e[k].why);
+		}
+	}
+	return 0;
+}
+
 static int cmd_reads(long n)
 {
 	int fd = open("/dev/zero", O_RDONLY);
@@ -743,6 +1022,8 @@ int main(int argc, char **argv)
 		return cmd_reads(atol(argv[2]));
 	if (!strcmp(argv[1], "write") && argc == 4)
 		return cmd_write(argv[2], argv[3]);
+	if (!strcmp(argv[1], "pairs") && argc == 4)
+		return cmd_pairs(argv[2], argv[3]);
 usage:
 	fprintf(stderr, "usage: see the comment at the top of scripts/lbrctx-tool.c\n");
 	return 2;

@@ -118,6 +118,7 @@ struct EventState {
 	void *mm;	    /* the user source watches it (a per-task event's task) */
 	u64 parked_at;	    /* local_clock() when parked, or of the last fold */
 	u64 parked_ns;	    /* parked time not yet taken off time_running */
+	u64 parked_total;   /* all its parked time: who is owed a unit */
 };
 
 /*
@@ -185,6 +186,8 @@ private:
 	void on_branches(CpuState *c, u32 slots);
 	bool bind(CpuState *c, EventState *e);
 	void park(CpuState *c, EventState *e);
+	void evict(CpuState *c, u32 slot);
+	bool take_unit(CpuState *c, EventState *e);
 	void fold_parked(EventState *e);
 	void save(CpuState *c, TaskData *td, u32 slot);
 	bool restore(CpuState *c, TaskData *td, u32 slot);

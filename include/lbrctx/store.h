@@ -163,6 +163,12 @@ public:
 	SideBlock *take_side();
 	/* Task context: top every CPU's spares up (GFP_KERNEL). */
 	void refill_sides();
+	/*
+	 * IRQs off: a second configuration is in use on this CPU; have its
+	 * spares ready. Kicks the refill only when one is missing: a kick
+	 * runs a kworker here, and a switch to it would come back to this.
+	 */
+	void want_sides();
 	u64 sides() const { return static_cast<u64>(m_side_cache.live()); }
 
 	/* sched_process_fork (in the parent) and sched_process_exit: must not sleep. */

@@ -56,7 +56,7 @@ settle() {
 table_results() {
 	while read -r st name rest; do
 		case $st in
-		ok) ok "$1:$name" ;;
+		ok) ok "$1:${name%:}" ;;
 		FAIL) fail "$1:${name%:}" "$rest" ;;
 		esac
 	done <"$2"
@@ -285,6 +285,25 @@ else
 	fail failslab_available "no $F, or lbrctx's caches not marked for failslab (slub_debug=A)"
 fi
 
+# 9. Concurrent events of different unit configurations (lbrctx-tool
+# pairs): every configuration as a system-wide event beside every one as a
+# per-task event, each counting exactly what it counts alone and sampling
+# only records of its own configuration; then six at once, past the four
+# units a CPU has. The probes: the mark_a chain and tchain's functions.
+cp $out/tchain /tmp/work/tchain && chmod 755 /tmp/work/tchain
+/work/main/scripts/lbrctx-uprobes --write /tmp/work/tchain:main,f1,f2,f3 >$art/pairs-uprobes.txt 2>&1
+old_probes=$(cat $D/probes)
+echo 'lbrctx_tchain_mark_a*' >$D/probes
+work1='/tmp/work/tchain 1 10 - 8; for i in 1 2 3 4 5 6 7 8; do echo x >/proc/lbrctx_tchain_mark_a; done'
+work2='/tmp/work/tchain 1 10 - 300; i=0; while [ $i -lt 100 ]; do echo x >/proc/lbrctx_tchain_mark_a; i=$((i + 1)); done'
+$T pairs "$work1" "$work2" >$art/pairs.txt 2>&1
+echo "$old_probes" >$D/probes
+table_results pairs $art/pairs.txt
+grep '^pairs ' $art/pairs.txt | sed "s/^pairs /pairs kernel=$(uname -r | sed 's/-lbrctx$//') /" >$out/pairs.txt
+expect pairs_matrix_ran "$(tail -n 2 $art/pairs.txt | tr '\n' ' ')" grep -q '^pairs pairs=64 starved=0 mismatched=0$' $art/pairs.txt
+cat $D/pmu >$art/pmu-pairs.txt
+$T write $D/uprobes "" >/dev/null
+settle pairs "$base"
 
 cat $D/store >$art/store-after.txt
 cat $D/pmu >$art/pmu-after.txt
