@@ -151,8 +151,8 @@ kunit_guest() { # SERIES FLAVOR
 	guest kunit "$2" "$g" --smp 2 --in "$s/lbrctx.ko" --in "$s/lbrctx_kunit.ko" \
 		--in "$s/lbrctx_tchain.ko" --in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
-		--in qemu/guest/uprobe-table.txt --in "$W/tchain" --in "$W/lbrctx-tool" \
-		-- sh ./kunit.sh >"$W/guest.log" 2>&1
+		--in qemu/guest/uprobe-table.txt --in "$W/tchain" --in "$W/lbrctx-tool" --in scripts/lbrctx-uprobes \
+		-- "TCHAIN_HOST=$W/tchain sh ./kunit.sh" >"$W/guest.log" 2>&1
 	rc=$?
 	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$W/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
 	[ -f "$g/facts" ] || return 0
@@ -209,7 +209,7 @@ stress_guest() { # SERIES FLAVOR
 	local g=$W/stress s=$W/src rc
 	guest stress "$2" "$g" --smp 4 --append "slub_debug=FZPUA,lbrctx_task_data,lbrctx_event" \
 		--in "$s/lbrctx.ko" --in "$s/lbrctx_tchain.ko" --in "$W/lbrctx-tool" --in "$W/tchain" \
-		--in qemu/guest/stress.sh --in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
+		--in scripts/lbrctx-uprobes --in qemu/guest/stress.sh --in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
 		-- "STRESS_LONG=${LBRCTX_STRESS_LONG:-0} sh ./stress.sh" >"$W/stress.log" 2>&1
 	rc=$?
 	t_check stress_guest_run_clean $rc "status $rc: $(tail -n 5 "$W/stress.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"

@@ -35,7 +35,7 @@ cat $UP >$art/uprobes-file.txt
 [ "$(grep -c " main$\| f1$\| f2$\| f3$\| mark_a$\| mark_b$" $art/uprobes-file.txt)" = 6 ] &&
 	cmp -s $art/uprobes-file.txt $art/uprobes-set.txt
 check uprobes_file_reads_back_the_set $? "$(tr '\n' ' ' <$art/uprobes-file.txt)"
-/work/main/scripts/lbrctx-uprobes "$TCHAIN:no_such_function" >$art/tool-nomatch.txt 2>&1
+"$UPROBES_TOOL" "$TCHAIN:no_such_function" >$art/tool-nomatch.txt 2>&1
 rc=$?
 [ $rc -ne 0 ] && grep -q "matches no function" $art/tool-nomatch.txt
 check uprobes_tool_refuses_a_glob_that_matches_nothing $? "rc $rc: $(cat $art/tool-nomatch.txt)"
@@ -167,7 +167,7 @@ branches_u() { # COMMAND...: user branches lbrctx recorded while it ran
 	awk -F, '/lbrctx/ { print $1 }' $work/stat.txt
 }
 if [ -x "${TCHAIN_HOST:-}" ]; then
-	F3H=$(/work/main/scripts/lbrctx-uprobes "$TCHAIN_HOST:f3" | awk '{ print $2 }')
+	F3H=$("$UPROBES_TOOL" "$TCHAIN_HOST:f3" | awk '{ print $2 }')
 	got=$($T write $UP "$TCHAIN_HOST $F3H f3")
 	n=$(branches_u $TCHAIN_HOST 2 100)
 	expect uprobes_on_the_9p_root_record "write $got, branches '$n'" test "$got" = ok -a "${n:-0}" -ge 2
@@ -192,11 +192,11 @@ expect uprobes_apply_to_a_running_process "branches '$n'" [ "${n:-0}" -gt 0 ]
 # A probed binary deleted while its probes are live, and one renamed over:
 # the probes keep the old inode; nothing leaks or oopses (the console check).
 cp $TCHAIN $work/tdel && chmod 755 $work/tdel
-/work/main/scripts/lbrctx-uprobes --write "$work/tdel:f1,f2,f3" >/dev/null 2>&1
+"$UPROBES_TOOL" --write "$work/tdel:f1,f2,f3" >/dev/null 2>&1
 n=$(branches_u sh -c "$work/tdel 4 100 & sleep 0.1; rm $work/tdel; wait")
 expect uprobes_on_a_deleted_binary_keep_recording "branches '$n'" [ "${n:-0}" -gt 0 ]
 cp $TCHAIN $work/tmv && chmod 755 $work/tmv
-/work/main/scripts/lbrctx-uprobes --write "$work/tmv:f1,f2,f3" >/dev/null 2>&1
+"$UPROBES_TOOL" --write "$work/tmv:f1,f2,f3" >/dev/null 2>&1
 cp $TCHAIN $work/tmv.new && mv $work/tmv.new $work/tmv
 n=$(branches_u $work/tmv 2 100)
 expect uprobes_stay_on_the_old_inode_after_a_rename_over_it "branches '$n' on the new file" [ "${n:-1}" -eq 0 ]

@@ -7,6 +7,8 @@
 
 D=/sys/kernel/debug/lbrctx
 KMEMLEAK=/sys/kernel/debug/kmemleak
+# scripts/lbrctx-uprobes, copied into the guest's directory by check.sh.
+UPROBES_TOOL=$(pwd)/lbrctx-uprobes
 
 # Exit statuses of the guest scripts: one meaning each (qemu/run.sh names
 # them). 1 is a failed check of the script itself.

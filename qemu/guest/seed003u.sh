@@ -9,7 +9,7 @@
 
 # The user probes: the chain's functions and the isolation markers.
 uprobes_set() {
-	/work/main/scripts/lbrctx-uprobes --write "$TCHAIN:main,f1,f2,f3,mark_a,mark_b"
+	"$UPROBES_TOOL" --write "$TCHAIN:main,f1,f2,f3,mark_a,mark_b"
 }
 
 # urecord MODE [perf record options]: K instances of tchain on CPU 1.

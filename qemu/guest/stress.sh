@@ -291,7 +291,7 @@ fi
 # only records of its own configuration; then six at once, past the four
 # units a CPU has. The probes: the mark_a chain and tchain's functions.
 cp $out/tchain /tmp/work/tchain && chmod 755 /tmp/work/tchain
-/work/main/scripts/lbrctx-uprobes --write /tmp/work/tchain:main,f1,f2,f3 >$art/pairs-uprobes.txt 2>&1
+"$UPROBES_TOOL" --write /tmp/work/tchain:main,f1,f2,f3 >$art/pairs-uprobes.txt 2>&1
 old_probes=$(cat $D/probes)
 echo 'lbrctx_tchain_mark_a*' >$D/probes
 work1='/tmp/work/tchain 1 10 - 8; for i in 1 2 3 4 5 6 7 8; do echo x >/proc/lbrctx_tchain_mark_a; done'
