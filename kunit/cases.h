@@ -77,7 +77,20 @@
 	X(pmu_switch_resets_for_a_task_without_data_and_restores)    \
 	X(pmu_per_task_event_that_never_ran_drops_its_data)          \
 	X(pmu_per_task_event_that_ran_leaves_data_to_its_task)       \
-	X(pmu_system_wide_event_attaches_every_thread)
+	X(pmu_system_wide_event_attaches_every_thread)               \
+	X(pmu_events_of_different_configurations_all_count_all_the_time) \
+	X(pmu_configurations_past_the_unit_limit_share_the_time)
+
+/* lbrctx_units: kunit/test_units.cpp */
+#define LBRCTX_UNITS_CASES(X)                                              \
+	X(units_one_configuration_shares_one_slot)                         \
+	X(units_distinct_configurations_get_slots_up_to_the_limit)         \
+	X(units_released_slot_keeps_its_records_until_reconfigured)        \
+	X(units_idle_slot_configured_longest_ago_is_reused_first)          \
+	X(units_record_reaches_only_units_with_users_each_by_its_filters)  \
+	X(units_kernel_return_pops_only_a_stack_whose_top_is_its_call)     \
+	X(elf_check_accepts_only_code_offsets_of_x86_64_files)             \
+	X(uprobes_set_refusals_leave_the_set_as_it_was)
 
 struct kunit;
 
@@ -90,6 +103,7 @@ LBRCTX_BASE_CASES(LBRCTX_CASE_DECL)
 LBRCTX_STORE_CASES(LBRCTX_CASE_DECL)
 LBRCTX_LBR_CASES(LBRCTX_CASE_DECL)
 LBRCTX_PMU_CASES(LBRCTX_CASE_DECL)
+LBRCTX_UNITS_CASES(LBRCTX_CASE_DECL)
 #undef LBRCTX_CASE_DECL
 
 /* lbrctx_tchain.ko (kunit/tchain.c): probe targets for lbrctx_pmu. */

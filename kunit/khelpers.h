@@ -51,11 +51,18 @@ void *lbrctx_kt_counter_create(const struct lbrctx_kattr *a, s32 cpu, void *task
 			       int *err) LBRCTX_NOEXCEPT;
 void lbrctx_kt_counter_release(void *event) LBRCTX_NOEXCEPT;
 u64 lbrctx_kt_counter_read(void *event) LBRCTX_NOEXCEPT;
+u64 lbrctx_kt_counter_read_times(void *event, u64 *enabled, u64 *running) LBRCTX_NOEXCEPT;
+long lbrctx_kt_file_read(const char *name, void *buf, size_t n) LBRCTX_NOEXCEPT;
+void *lbrctx_kt_init_fs_begin(void) LBRCTX_NOEXCEPT;
+void lbrctx_kt_init_fs_end(void *old) LBRCTX_NOEXCEPT;
 void lbrctx_kt_counter_enable(void *event) LBRCTX_NOEXCEPT;
 void lbrctx_kt_counter_disable(void *event) LBRCTX_NOEXCEPT;
 void lbrctx_kt_fault_set(void *attr, u32 probability, u32 interval, s32 times,
 			 s32 space) LBRCTX_NOEXCEPT;
 bool lbrctx_kt_fault_injection(void) LBRCTX_NOEXCEPT;
+/* lbrctx_bench's U1 floor (kunit/bench_uprobe.c). */
+int lbrctx_bench_u1_start(void) LBRCTX_NOEXCEPT;
+void lbrctx_bench_u1_stop(void) LBRCTX_NOEXCEPT;
 void lbrctx_kt_branch_entry(const u64 *words, struct lbrctx_kt_brentry *out) LBRCTX_NOEXCEPT;
 #ifdef __cplusplus
 }

@@ -45,6 +45,20 @@ public:
 	~FpuSection() { lbrctx_kt_fpu_end(); }
 };
 
+/*
+ * Path lookups in init's root for a scope: 7.x runs kthreads (the KUnit
+ * case's too) in nullfs, where every lookup fails; earlier kernels share
+ * init's fs_struct already.
+ */
+class [[nodiscard]] InitFs : Pinned {
+public:
+	InitFs() : m_old(lbrctx_kt_init_fs_begin()) {}
+	~InitFs() { lbrctx_kt_init_fs_end(m_old); }
+
+private:
+	void *m_old;
+};
+
 /* A kthread body that parks until stopped: a task to attach data to. */
 inline int park(void *) noexcept
 {

@@ -7,6 +7,8 @@
  */
 #include <linux/cred.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
+#include <linux/fs_struct.h>
 #include <linux/fault-inject.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -151,6 +153,47 @@ u64 lbrctx_kt_counter_read(void *event)
 	u64 enabled, running;
 
 	return perf_event_read_value(event, &enabled, &running);
+}
+
+/* The count and its times, as read(2) of the event gives them. */
+u64 lbrctx_kt_counter_read_times(void *event, u64 *enabled, u64 *running)
+{
+	return perf_event_read_value(event, enabled, running);
+}
+
+/*
+ * 7.x runs kthreads in nullfs (fs/fs_struct.c): lookups there fail. The
+ * kernel's own initramfs KUnit suite switches to init's fs_struct for its
+ * cases; so do these. Earlier kernels share init's fs_struct already.
+ */
+void *lbrctx_kt_init_fs_begin(void)
+{
+#ifdef scoped_with_init_fs
+	return __override_init_fs();
+#else
+	return NULL;
+#endif
+}
+
+void lbrctx_kt_init_fs_end(void *old)
+{
+#ifdef scoped_with_init_fs
+	__revert_init_fs(old);
+#endif
+}
+
+/* Up to @n bytes of the file @name from offset 0; a negative errno on failure. */
+long lbrctx_kt_file_read(const char *name, void *buf, size_t n)
+{
+	struct file *f = filp_open(name, O_RDONLY | O_LARGEFILE, 0);
+	loff_t pos = 0;
+	long ret;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	ret = kernel_read(f, buf, n, &pos);
+	filp_close(f, NULL);
+	return ret;
 }
 
 void lbrctx_kt_counter_enable(void *event)

@@ -75,8 +75,18 @@ static struct kunit_suite lbrctx_pmu_suite = {
 	.test_cases = lbrctx_pmu_cases,
 };
 
+static struct kunit_case lbrctx_units_cases[] = {
+	LBRCTX_UNITS_CASES(LBRCTX_CASE_ENTRY)
+	{}
+};
+
+static struct kunit_suite lbrctx_units_suite = {
+	.name = "lbrctx_units",
+	.test_cases = lbrctx_units_cases,
+};
+
 kunit_test_suites(&lbrctx_base_suite, &lbrctx_store_suite, &lbrctx_lbr_suite,
-		  &lbrctx_pmu_suite);
+		  &lbrctx_units_suite, &lbrctx_pmu_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for lbrctx");

@@ -419,3 +419,102 @@ LBRCTX_KUNIT_CASE(pmu_system_wide_event_attaches_every_thread)
 	KEXPECT_EQ(test, s.global_attached, 0);
 	KEXPECT_EQ(test, store_objects(), before);
 }
+
+namespace {
+
+/* A counter's count and times, as read(2) gives them. */
+struct Reading {
+	u64 count;
+	u64 enabled;
+	u64 running;
+};
+
+Reading read_times(const Counter &c)
+{
+	Reading r;
+	r.count = lbrctx_kt_counter_read_times(c.event(), &r.enabled, &r.running);
+	return r;
+}
+
+/* Branches @calls leaf calls make, for a branches event of @config. */
+u64 expected(u64 config, u64 calls)
+{
+	u64 f = config & cfg::kFilters;
+	if (!f)
+		return 2 * calls;
+	return ((f & cfg::kCall) ? calls : 0) + ((f & cfg::kRet) ? calls : 0);
+}
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(pmu_events_of_different_configurations_all_count_all_the_time)
+{
+	ProbeSet probes("lbrctx_tchain_leaf");
+	KASSERT_EQ(test, probes.error(), 0);
+	/* Three configurations at once on this task: three units, no waiting. */
+	const u64 configs[] = {1, 1 | cfg::kCall, 1 | cfg::kRet};
+	Counter a(lbrctx_kattr{.config = configs[0]}, -1, lbrctx_shim_current());
+	Counter b(lbrctx_kattr{.config = configs[1]}, -1, lbrctx_shim_current());
+	Counter c(lbrctx_kattr{.config = configs[2]}, -1, lbrctx_shim_current());
+	KASSERT(test, a.ok() && b.ok() && c.ok());
+	for (int i = 0; i < 100; i++)
+		lbrctx_tchain_leaf();
+	const Counter *cs[] = {&a, &b, &c};
+	for (u32 i = 0; i < 3; i++) {
+		Reading r = read_times(*cs[i]);
+		KEXPECT_EQ(test, r.count, expected(configs[i], 100));
+		KEXPECT(test, r.enabled > 0);
+		KEXPECT_EQ(test, r.running, r.enabled);
+	}
+}
+
+LBRCTX_KUNIT_CASE(pmu_configurations_past_the_unit_limit_share_the_time)
+{
+	ProbeSet probes("lbrctx_tchain_leaf");
+	KASSERT_EQ(test, probes.error(), 0);
+	/* Six configurations, two more than the units (kUnits = 4). */
+	static_assert(kUnits == 4);
+	constexpr u32 n = 6;
+	const lbrctx_kattr attrs[n] = {
+		{.config = 1},
+		{.config = 1 | cfg::kCall},
+		{.config = 1 | cfg::kRet},
+		{.config = 1 | cfg::kCall | cfg::kRet},
+		{.config = 1, .exclude_user = 1},
+		{.config = 1 | cfg::kCall, .exclude_user = 1},
+	};
+	Counter c0(attrs[0], -1, lbrctx_shim_current()), c1(attrs[1], -1, lbrctx_shim_current()),
+		c2(attrs[2], -1, lbrctx_shim_current()), c3(attrs[3], -1, lbrctx_shim_current()),
+		c4(attrs[4], -1, lbrctx_shim_current()), c5(attrs[5], -1, lbrctx_shim_current());
+	const Counter *cs[n] = {&c0, &c1, &c2, &c3, &c4, &c5};
+	for (const Counter *c : cs)
+		KASSERT(test, c->ok());
+	KEXPECT(test, pmu_stats().parked >= 2);
+	/* Run for 50 rotation intervals. */
+	u64 calls = 0, start = lbrctx_kt_ktime_ns();
+	while (lbrctx_kt_ktime_ns() - start < 50 * kRotateNs) {
+		for (int i = 0; i < 100; i++)
+			lbrctx_tchain_leaf();
+		calls += 100;
+	}
+	u32 shared = 0;
+	for (u32 i = 0; i < n; i++) {
+		Reading r = read_times(*cs[i]);
+		u64 want = expected(attrs[i].config, calls);
+		lbrctx_kunit_info(test, "config %#llx: count %llu of %llu, running %llu of %llu ns",
+				  attrs[i].config, r.count, want, r.running, r.enabled);
+		/* Every event ran, and for a share of the time only where it waited. */
+		KEXPECT(test, r.running > 0);
+		KEXPECT(test, r.running <= r.enabled);
+		KEXPECT(test, r.count > 0);
+		if (r.running == r.enabled) {
+			KEXPECT_EQ(test, r.count, want);
+			continue;
+		}
+		shared++;
+		/* Scaled as perf scales it, the count is near what it would be alone. */
+		u64 scaled = r.count * (r.enabled / 1000) / (r.running / 1000 ?: 1);
+		KEXPECT(test, scaled >= want / 2 && scaled <= want + want / 2);
+	}
+	KEXPECT(test, shared >= 2);
+}

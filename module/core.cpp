@@ -122,12 +122,13 @@ void show_pmu(void *seq)
 			       "probe_missed %llu\nsave_restore %d\nunits %llu\nparked %llu\n"
 			       "rotations %llu\nunsaved %llu\nuprobes %u\nuprobes_registered %u\n"
 			       "uprobe_users %u\nuprobe_entries %llu\nuprobe_returns %llu\n"
-			       "uprobe_unreadable %llu\nunwound %llu\n",
+			       "uprobe_unreadable %llu\nuprobe_refilters %llu\nunwound %llu\n"
+			       "pending_calls %llu\n",
 			       s.events, s.records, s.saves, s.restores, s.resets, s.samples,
 			       s.dropped, src.registered(), src.users(), src.missed(),
-			       lbrctx_param_save_restore(), s.units, s.parked, s.rotations, s.unsaved,
-			       u.probes, u.registered, u.users, u.entries, u.returns, u.unreadable,
-			       s.unwound);
+			       lbrctx_param_save_restore(), s.units, s.parked, s.rotations,
+			       s.unsaved, u.probes, u.registered, u.users, u.entries, u.returns,
+			       u.unreadable, u.refilters, s.unwound, s.pending_calls);
 }
 
 } // namespace

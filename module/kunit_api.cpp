@@ -5,6 +5,7 @@
  */
 #include <lbrctx/core.h>
 #include <lbrctx/kunit_api.h>
+#include <lbrctx/usource.h>
 
 using namespace lbrctx;
 
@@ -26,6 +27,7 @@ extern "C" void lbrctx_kunit_pmu_stats(struct lbrctx_kunit_counts *out) noexcept
 		.resets = p.resets,
 		.samples = p.samples,
 		.dropped = p.dropped,
+		.parked = p.parked,
 		.probes_registered = src.registered(),
 		.probe_users = src.users(),
 		.objects = s.objects,
@@ -64,6 +66,16 @@ extern "C" int lbrctx_kunit_probes_set(const char *spec) noexcept
 extern "C" void lbrctx_kunit_probes_get(char *buf, size_t size) noexcept
 {
 	the_source().spec(buf, size);
+}
+
+extern "C" int lbrctx_kunit_uprobes_set(const char *spec) noexcept
+{
+	return the_user_source().install(spec).error();
+}
+
+extern "C" u32 lbrctx_kunit_uprobes_count(void) noexcept
+{
+	return the_user_source().stats().probes;
 }
 
 extern "C" u32 lbrctx_kunit_task_refs(void *task) noexcept

@@ -103,7 +103,9 @@ Result<lbr::Config> decode_unit_config(const lbrctx_attr &a, bool user_probes)
 	if (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK) {
 		u64 b = a.branch_sample_type;
 		if (b & ~kBrSupported) {
-			lbrctx_refusal("branch_sample_type %#llx: only calls and returns have a source\n", b);
+			lbrctx_refusal(
+				"branch_sample_type %#llx: only calls and returns have a source\n",
+				b);
 			return err::opnotsupp();
 		}
 		if (b & kBrPlm) {
@@ -129,13 +131,15 @@ Result<lbr::Config> decode_unit_config(const lbrctx_attr &a, bool user_probes)
 			types &= want;
 	}
 	if (!os && !(usr && user_probes)) {
-		lbrctx_refusal(usr ? "user branches only, and no user probes: write 'PATH OFFSET NAME' lines to /sys/kernel/debug/lbrctx/uprobes (scripts/lbrctx-uprobes)\n"
-				   : "no privilege level left: lbrctx records kernel and user branches\n");
+		lbrctx_refusal(
+			usr ? "user branches only, and no user probes: write 'PATH OFFSET NAME' lines to /sys/kernel/debug/lbrctx/uprobes (scripts/lbrctx-uprobes)\n"
+			    : "no privilege level left: lbrctx records kernel and user branches\n");
 		return err::opnotsupp();
 	}
 	if (!types) {
-		lbrctx_refusal("config filter %#llx and branch_sample_type %#llx select no branch type\n",
-			       c & cfg::kFilters, a.branch_sample_type);
+		lbrctx_refusal(
+			"config filter %#llx and branch_sample_type %#llx select no branch type\n",
+			c & cfg::kFilters, a.branch_sample_type);
 		return err::inval();
 	}
 	if (cs && (!(types & lbr::ctl::kCalls) || !(types & lbr::ctl::kReturn))) {
@@ -163,11 +167,13 @@ Result<Kind> validate(const lbrctx_attr &a)
 		return err::inval();
 	}
 	if (a.foreign_leader) {
-		lbrctx_refusal("group leader of another PMU: lbrctx events group only with lbrctx events\n");
+		lbrctx_refusal(
+			"group leader of another PMU: lbrctx events group only with lbrctx events\n");
 		return err::inval();
 	}
 	if (a.sigtrap) {
-		lbrctx_refusal("sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
+		lbrctx_refusal(
+			"sigtrap: lbrctx samples from a timer or a probe, not synchronously\n");
 		return err::opnotsupp();
 	}
 	if (a.precise_ip) {
@@ -203,7 +209,8 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 			return err::inval();
 		}
 		if (a.exclude_kernel) {
-			lbrctx_refusal("saves/restores/resets count the kernel's context switches: no exclude_kernel\n");
+			lbrctx_refusal(
+				"saves/restores/resets count the kernel's context switches: no exclude_kernel\n");
 			return err::opnotsupp();
 		}
 		if (e->sampling || (a.sample_type & LBRCTX_K_PERF_SAMPLE_BRANCH_STACK)) {
@@ -220,11 +227,13 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 	bool os = e->config.ctl & lbr::ctl::kOs, usr = e->config.ctl & lbr::ctl::kUsr;
 	if (e->kind == Kind::Branches && e->sampling) {
 		if (a.freq) {
-			lbrctx_refusal("branches samples every N branches: give a period (-c N), not a frequency\n");
+			lbrctx_refusal(
+				"branches samples every N branches: give a period (-c N), not a frequency\n");
 			return err::inval();
 		}
 		if (a.period < kMinBranchPeriod) {
-			lbrctx_refusal("branches period %llu below %llu\n", a.period, kMinBranchPeriod);
+			lbrctx_refusal("branches period %llu below %llu\n", a.period,
+				       kMinBranchPeriod);
 			return err::inval();
 		}
 		e->period = a.period;
@@ -243,13 +252,28 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 		e->probes = !r.is_error();
 	}
 	if (!r.is_error() && usr && m_user->configured()) {
-		/* Watched first: registering asks the filter about the task's address space. */
+		/*
+		 * The filter first: registering (or re-applying registered
+		 * probes) asks it which address spaces get breakpoints. An
+		 * inherited event's task has its parent's breakpoints already
+		 * (fork copies them), and is created under the parent's
+		 * context mutex: it re-applies nothing.
+		 */
+		bool wider = false;
 		if (a.has_task) {
 			e->mm = lbrctx_shim_task_mm(a.task);
-			m_user->watch(e->mm);
+			wider = m_user->watch(e->mm) && !a.parent;
+		} else {
+			wider = !m_store->global_active();
+			r = m_store->attach_global();
+			e->global = !r.is_error();
 		}
-		r = m_user->get();
-		e->user = !r.is_error();
+		if (!r.is_error() && wider)
+			m_user->refilter();
+		if (!r.is_error()) {
+			r = m_user->get();
+			e->user = !r.is_error();
+		}
 	}
 	if (!r.is_error() && a.has_task) {
 		auto ref = m_store->attach(k::Task(a.task));
@@ -257,7 +281,7 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 			r = Error{ref.error()};
 		else
 			e->td = ref.release_value();
-	} else if (!r.is_error()) {
+	} else if (!r.is_error() && !e->global) {
 		r = m_store->attach_global();
 		e->global = !r.is_error();
 	}
@@ -391,6 +415,31 @@ void Pmu::fold_parked(EventState *e)
 }
 
 /*
+ * A timer sample from user mode at a probed function's first instruction:
+ * the call there retired but its uprobe, which records it, has not run
+ * (TCG takes interrupts at the block boundary a call ends). Hardware would
+ * have the call; the sample gets it youngest, the unit from the handler.
+ * Hard IRQ.
+ */
+void Pmu::add_pending_call(CpuState *c, const lbr::Unit &u, const EntryFormat &f, void *regs,
+			   BranchStack &st)
+{
+	u64 ctl = u.lbr_ctl();
+	if (!m_user || !(ctl & lbr::ctl::kUsr) || !(ctl & lbr::ctl::kCalls))
+		return;
+	u64 ip, sp;
+	lbrctx_shim_regs_ip_sp(regs, &ip, &sp);
+	lbr::Branch b;
+	if ((st.nr && st.entries[0].to == ip) || !m_user->pending_call(ip, sp, b))
+		return;
+	if (!(ctl & (b.type == lbr::BrType::RelCall ? lbr::ctl::kRelCall : lbr::ctl::kIndCall)))
+		return;
+	u64 info = static_cast<u64>(b.type) << lbr::info::kTypeShift;
+	push_youngest(st, encode_entry(f, b.from, b.to, info), f.max);
+	c->pending_calls++;
+}
+
+/*
  * Emit one sample of @e, counting @count, with its unit's records as the
  * branch stack. IRQs off (hrtimer) or preemption off (the branch source).
  */
@@ -416,6 +465,9 @@ void Pmu::emit(EventState *e, CpuState *c, u64 count, bool irq_regs)
 				  c->stack[lvl]);
 	else
 		c->stack[lvl].nr = 0;
+	if (irq_regs && e->format.max && e->slot >= 0 && lbrctx_shim_regs_user_mode(regs))
+		add_pending_call(c, c->units.slot(static_cast<u32>(e->slot)).unit, e->format, regs,
+				 c->stack[lvl]);
 	EventState *outer = exchange(c->emitting[lvl], e);
 	lbrctx_shim_tp_event(count, regs, e->head.get(), rctx); /* puts rctx */
 	c->emitting[lvl] = outer;
@@ -819,6 +871,7 @@ Stats Pmu::stats() const
 		s.dropped += get(c.dropped);
 		s.unsaved += get(c.unsaved);
 		s.rotations += get(c.rotations);
+		s.pending_calls += get(c.pending_calls);
 		s.parked += __atomic_load_n(&c.nparked, __ATOMIC_RELAXED);
 		for (u32 u = 0; u < kUnits; u++) {
 			s.unwound += c.units.slot(u).unit.unwound();
@@ -871,7 +924,8 @@ void Pmu::unregister()
 void Pmu::destroy()
 {
 	if (m_cpus.ready())
-		m_cpus.for_each([](CpuState &c) { lbrctx_shim_cpu_timer_cancel(c.rotate_timer.get()); });
+		m_cpus.for_each(
+			[](CpuState &c) { lbrctx_shim_cpu_timer_cancel(c.rotate_timer.get()); });
 	m_cpus.destroy();
 	(void)m_events.destroy();
 }

@@ -96,6 +96,7 @@ size_t length(const char *s)
 struct Call {
 	u64 from;
 	lbr::BrType type;
+	bool known = true; /* the bytes before the return address are a call */
 };
 
 /* The call that returns to @ret, from the @n bytes before it in @b (b[n - 1] is at ret - 1). */
@@ -113,7 +114,7 @@ Call classify(u64 ret, u64 ip, const u8 *b, u32 n)
 	/* FF /2 with a register operand (mod 11), with or without REX.B. */
 	if (n >= 2 && b[n - 2] == 0xff && (b[n - 1] & 0xf8) == 0xd0)
 		return {ret - (n >= 3 && b[n - 3] == 0x41 ? 3 : 2), lbr::BrType::IndCall};
-	return {ret - 1, lbr::BrType::IndCall};
+	return {ret - 1, lbr::BrType::IndCall, false};
 }
 
 } // namespace
@@ -167,6 +168,7 @@ Result<void> UserSource::parse(const char *spec, Set &set)
 		pr.name = name;
 		pr.inode = nullptr;
 		pr.registered = false;
+		pr.cur = 0;
 		set.n++;
 	}
 	return {};
@@ -181,8 +183,9 @@ Result<void> UserSource::check_file(Probe &p)
 		lbrctx_refusal("uprobes: %s: %s (%d)\n", p.path,
 			       err == -LBRCTX_K_ENOENT	 ? "no such file"
 			       : err == -LBRCTX_K_EISDIR ? "a directory"
-			       : err == -LBRCTX_K_EIO	 ? "its file system cannot read pages for uprobes"
-							 : "not a regular file",
+			       : err == -LBRCTX_K_EIO
+				       ? "its file system cannot read pages for uprobes"
+				       : "not a regular file",
 			       err);
 		return Error{err};
 	}
@@ -227,10 +230,11 @@ void UserSource::register_all()
 		Probe &p = s.probes[i];
 		if (p.registered)
 			continue;
-		int ret = lbrctx_shim_uprobe_register(p.consumer.get(), p.inode, p.offset, i);
+		int ret = lbrctx_shim_uprobe_register(p.consumer[p.cur].get(), p.inode, p.offset,
+						      consumer_id(i, p.cur));
 		if (ret)
-			lbrctx_info("uprobes: %s %#llx %s not probed (%d)\n", p.path, p.offset, p.name,
-				    ret);
+			lbrctx_info("uprobes: %s %#llx %s not probed (%d)\n", p.path, p.offset,
+				    p.name, ret);
 		p.registered = !ret;
 	}
 }
@@ -243,12 +247,56 @@ void UserSource::unregister_all()
 	for (u32 i = 0; i < s.n; i++) {
 		if (!s.probes[i].registered)
 			continue;
-		lbrctx_shim_uprobe_unregister(s.probes[i].consumer.get());
+		lbrctx_shim_uprobe_unregister(s.probes[i].consumer[s.probes[i].cur].get());
 		s.probes[i].registered = false;
 		any = true;
 	}
 	if (any)
 		lbrctx_shim_uprobe_sync();
+}
+
+/*
+ * The filter says yes to more address spaces now (a first system-wide
+ * user, or a task's address space newly watched). uprobe_apply() is not
+ * exported, so each registered probe gets its other consumer registered,
+ * which installs the breakpoints the filter now wants, and the old one
+ * unregistered; handlers of the old consumer ignore hits from the flip
+ * on (current()). Task context, sleeps.
+ */
+void UserSource::refilter()
+{
+	k::Guard<k::Mutex> m(m_mutex);
+	if (!m_users)
+		return; /* the next get() registers with the filter as it is */
+	Set &s = m_sets[m_live];
+	bool any = false;
+	for (u32 i = 0; i < s.n; i++) {
+		Probe &p = s.probes[i];
+		if (!p.registered)
+			continue;
+		u8 next = static_cast<u8>(1 - p.cur);
+		int ret = lbrctx_shim_uprobe_register(p.consumer[next].get(), p.inode, p.offset,
+						      consumer_id(i, next));
+		if (ret) {
+			lbrctx_info("uprobes: %s %#llx %s not re-applied (%d)\n", p.path, p.offset,
+				    p.name, ret);
+			continue;
+		}
+		__atomic_store_n(&p.cur, next, __ATOMIC_RELEASE);
+		lbrctx_shim_uprobe_unregister(p.consumer[1 - next].get());
+		any = true;
+	}
+	if (any)
+		lbrctx_shim_uprobe_sync();
+	m_refilters.add(1);
+}
+
+/* A handler's @id: is its consumer the probe's current one? Any context. */
+bool UserSource::current(u32 id)
+{
+	const Set &s = m_sets[__atomic_load_n(&m_live, __ATOMIC_ACQUIRE)];
+	u32 i = id >> 1;
+	return i < s.n && __atomic_load_n(&s.probes[i].cur, __ATOMIC_ACQUIRE) == (id & 1);
 }
 
 Result<void> UserSource::install(const char *spec)
@@ -265,8 +313,10 @@ Result<void> UserSource::install(const char *spec)
 		Probe &p = fresh.probes[i];
 		r = check_file(p);
 		for (u32 j = 0; !r.is_error() && j < i; j++) {
-			if (fresh.probes[j].inode == p.inode && fresh.probes[j].offset == p.offset) {
-				lbrctx_refusal("uprobes: %s %#llx is given twice\n", p.path, p.offset);
+			if (fresh.probes[j].inode == p.inode &&
+			    fresh.probes[j].offset == p.offset) {
+				lbrctx_refusal("uprobes: %s %#llx is given twice\n", p.path,
+					       p.offset);
 				r = Error{-LBRCTX_K_EEXIST};
 			}
 		}
@@ -362,19 +412,20 @@ UserSource::Stats UserSource::stats()
 	st.entries = m_entries.load();
 	st.returns = m_returns.load();
 	st.unreadable = m_unreadable.load();
+	st.refilters = m_refilters.load();
 	return st;
 }
 
-void UserSource::watch(void *mm)
+bool UserSource::watch(void *mm)
 {
 	if (!mm)
-		return;
+		return false;
 	k::Guard<k::SpinLock> g(m_mm_lock);
 	Watched *free = nullptr;
 	for (auto &w : m_mms) {
 		if (w.mm == mm) {
 			w.refs++;
-			return;
+			return false;
 		}
 		if (!w.refs && !free)
 			free = &w;
@@ -382,6 +433,7 @@ void UserSource::watch(void *mm)
 	/* Full: the filter then lets every address space have the breakpoints. */
 	if (free)
 		*free = {mm, 1};
+	return true;
 }
 
 void UserSource::unwatch(void *mm)
@@ -423,8 +475,10 @@ bool UserSource::filter(void *mm)
 	return full;
 }
 
-void UserSource::on_entry(u32, u64 ip, u64 sp)
+void UserSource::on_entry(u32 id, u64 ip, u64 sp)
 {
+	if (!current(id))
+		return;
 	m_entries.add(1);
 	u64 ret;
 	if (!lbrctx_shim_read_user(&ret, sp, sizeof(ret))) {
@@ -437,8 +491,33 @@ void UserSource::on_entry(u32, u64 ip, u64 sp)
 	pmu::the_pmu().record_here({c.from, ip, c.type, true, lbrctx_shim_local_clock(), sp});
 }
 
-void UserSource::on_return(u32, u64 func, u64 ret, u64 sp)
+/*
+ * A sample's user @ip is still a breakpoint (int3, 0xcc) and the word at
+ * @sp returns just after a call: the task is at a probed function's first
+ * instruction, the call retired (hardware would have recorded it) and the
+ * uprobe has not run yet. The call as on_entry() will record it, read
+ * without faulting. Any context (the sampling hrtimer's hard IRQ).
+ */
+bool UserSource::pending_call(u64 ip, u64 sp, lbr::Branch &out)
 {
+	u8 op;
+	u64 ret;
+	u8 b[8];
+	if (!lbrctx_shim_read_user_nofault(&op, ip, 1) || op != 0xcc ||
+	    !lbrctx_shim_read_user_nofault(&ret, sp, sizeof(ret)) ||
+	    !lbrctx_shim_read_user_nofault(b, ret - sizeof(b), sizeof(b)))
+		return false;
+	Call c = classify(ret, ip, b, sizeof(b));
+	if (!c.known)
+		return false;
+	out = {c.from, ip, c.type, true, 0, sp};
+	return true;
+}
+
+void UserSource::on_return(u32 id, u64 func, u64 ret, u64 sp)
+{
+	if (!current(id))
+		return;
 	m_returns.add(1);
 	/* ret popped the return address: the frame's slot is just below. */
 	pmu::the_pmu().record_here(

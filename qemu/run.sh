@@ -106,9 +106,15 @@ splat='Oops|BUG:|WARNING:|Call Trace:|KASAN|circular locking|possible recursive 
 # callchain (perf record -g) from an interrupt that landed inside ftrace's
 # return trampoline, which fgraph-based fprobes (6.14+) put on the stack.
 # It comes with no WARN() and no trace; it is kept in tolerated.txt.
-tolerated='^\[ *[0-9.]+\] WARNING: stack going in the wrong direction\? at return_to_handler\+0x[0-9a-f]+/0x[0-9a-f]+[[:space:]]*$'
-grep -aE "$tolerated" "$out/console.log" >"$out/tolerated.txt" 2>/dev/null
+# And a user program's fault is not a kernel report either: "traps: NAME[PID]
+# general protection fault ip:..." is printed (show_signal()) only for a
+# fault in user mode, and the test that ran the program checks how it
+# exited. Such lines are kept in user-faults.txt.
+tolerated='^\[ *[0-9.]+\] WARNING: stack going in the wrong direction\? at return_to_handler\+0x[0-9a-f]+/0x[0-9a-f]+[[:space:]]*$|^\[ *[0-9.]+\] traps: [^ ]+\[[0-9]+\] general protection fault ip:[0-9a-f]+ sp:[0-9a-f]+ error:[0-9a-f]+'
+grep -aE "$tolerated" "$out/console.log" | grep -v ' traps: ' >"$out/tolerated.txt" 2>/dev/null
+grep -aE "$tolerated" "$out/console.log" | grep ' traps: ' >"$out/user-faults.txt" 2>/dev/null
 [ -s "$out/tolerated.txt" ] || rm -f "$out/tolerated.txt"
+[ -s "$out/user-faults.txt" ] || rm -f "$out/user-faults.txt"
 if grep -aEv "$tolerated" "$out/console.log" 2>/dev/null | grep -aEq "$splat"; then
 	log "kernel reports on the guest console:"
 	grep -aEv "$tolerated" "$out/console.log" | grep -aE -m 20 "$splat" >&2

@@ -20,9 +20,11 @@ rm -rf "$w"
 stage_sources "$w/src"
 make -C "$w/src" KDIR="$kdir" >"$w/build.log" 2>&1 || die "module build failed ($w/build.log)"
 build_tool "$w/lbrctx-tool"
+build_tchain "$w/tchain"
 log "running the benchmarks on $label (about 10 minutes under TCG)"
 qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$w/guest" --smp 2 --mem 4G \
 	--timeout 1800 --in "$w/src/lbrctx.ko" --in "$w/src/lbrctx_bench.ko" \
-	--in "$w/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in qemu/guest/bench.sh -- sh ./bench.sh >"$w/run.log" 2>&1 ||
+	--in "$w/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in "$w/tchain" \
+	--in scripts/lbrctx-uprobes --in qemu/guest/seed003u.sh --in qemu/guest/bench.sh -- sh ./bench.sh >"$w/run.log" 2>&1 ||
 	die "benchmark guest failed ($w/run.log, $w/guest/console.log)"
-sed "s/^\(P[0-9]\|L\) /\1 kernel=$label /" "$w/guest/bench.txt" | sort -s -k1,1
+sed "s/^\(P[0-9]b\{0,1\}\|L\|U[0-9]\) /\1 kernel=$label /" "$w/guest/bench.txt" | sort -s -k1,1

@@ -31,7 +31,7 @@ t_import() {
 	while IFS= read -r line; do
 		case $line in
 		"ok "*) t_pass "$1:${line#ok }" ;;
-		"FAIL "*) name=${line#FAIL }; t_fail "$1:${name%%:*}" "${name#*: }" ;;
+		"FAIL "*) name=${line#FAIL }; t_fail "$1:${name%%: *}" "${name#*: }" ;;
 		"skip "*) printf '%s\n' "$line" >>"$RESULTS" ;;
 		esac
 	done <"$2"

@@ -145,14 +145,27 @@ check_make_install() {
 
 # KUnit suites (KTAP parsed by the kernel's own kunit.py), then the perf
 # end-to-end tests (qemu/guest/e2e.sh) with the seed-003 replica.
+# The guest sees the host's root over 9p, except where it mounts tmpfs
+# (qemu/guest-init.sh): a copy of tchain the guest runs from the root must
+# be outside those, in the checkout or else in the kernel cache.
+host_root_copy() { # FILE: prints the path of a copy the guest sees on its 9p root
+	local d
+	case $LBRCTX_TOP/ in
+	/tmp/* | /run/* | /var/tmp/* | /root/*) d=$LBRCTX_CACHE/guest-root/$LABEL ;;
+	*) d=$W/guest-root ;;
+	esac
+	mkdir -p "$d" && cp "$1" "$d/" && echo "$d/$(basename "$1")"
+}
+
 kunit_guest() { # SERIES FLAVOR
 	kernel_env "$1" "$2" || return
-	local g=$W/guest s=$W/src rc
+	local g=$W/guest s=$W/src rc host_tchain
+	host_tchain=$(host_root_copy "$W/tchain")
 	guest kunit "$2" "$g" --smp 2 --in "$s/lbrctx.ko" --in "$s/lbrctx_kunit.ko" \
 		--in "$s/lbrctx_tchain.ko" --in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
 		--in qemu/guest/uprobe-table.txt --in "$W/tchain" --in "$W/lbrctx-tool" --in scripts/lbrctx-uprobes \
-		-- "TCHAIN_HOST=$W/tchain sh ./kunit.sh" >"$W/guest.log" 2>&1
+		-- "TCHAIN_HOST=$host_tchain sh ./kunit.sh" >"$W/guest.log" 2>&1
 	rc=$?
 	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$W/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
 	[ -f "$g/facts" ] || return 0
@@ -235,8 +248,11 @@ host_wide_checks() {
 		while read -r n e; do grep -qF "| \`$n\` | \`$e\` |" docs/PMU.md || echo "$n"; done)
 	missing+=$(awk '/^#/ || NF < 5 { next } { print $1, $2, $3, $4 }' qemu/guest/priv-table.txt |
 		while read -r n a b c; do grep -qF "| \`$n\` | \`$a\` | \`$b\` | \`$c\` |" docs/PMU.md || echo "$n"; done)
+	missing+=$(awk '/^#/ || NF < 3 { next } { r = $0; sub(/^[^ ]+ +[^ ]+ +/, "", r); print $1, $2, r }' \
+		qemu/guest/uprobe-table.txt |
+		while read -r n e r; do grep -qF "| \`$n\` | \`$e\` | \`$r\` |" docs/PMU.md || echo "$n"; done)
 	t_expect docs_tables_match_guest_tables \
-		"rows of qemu/guest/{attr,priv}-table.txt not in docs/PMU.md: $(echo $missing)" test -z "$missing"
+		"rows of qemu/guest/{attr,priv,uprobe}-table.txt not in docs/PMU.md: $(echo $missing)" test -z "$missing"
 	# Every test, check, function or file name the docs show exists.
 	missing=$(scripts/docs-check.sh "$(scripts/kernels.sh src 6.1 2>/dev/null)" \
 		"$(scripts/kernels.sh src 7.x 2>/dev/null)")

@@ -18,6 +18,9 @@
  *                                   system-wide events in a loop
  *   lbrctx-tool p1 ROUNDS N         pipe ping-pong on one CPU, event off/on
  *   lbrctx-tool p4 ROUNDS N         fork+exit rate, event off/on
+ *   lbrctx-tool ucalls N            N calls of a function U1 probes
+ *   lbrctx-tool p1two ROUNDS N      ping-pong with one configuration
+ *                                   against two (a second unit)
  *   lbrctx-tool reads N             N one-byte reads of /dev/zero
  *   lbrctx-tool pairs WORK LONGWORK events of different configurations at
  *                                   once (see cmd_pairs)
@@ -682,6 +685,81 @@ static int cmd_ab(const char *what, int rounds, long n)
 }
 
 /*
+ * U1's probed function (make bench resolves it with lbrctx-uprobes): a
+ * call and a return a loop iteration, nothing else.
+ */
+__attribute__((noinline)) long lbrctx_u1_target(long x)
+{
+	__asm__ volatile("" : "+r"(x));
+	return x + 1;
+}
+
+/* ucalls N: N calls of lbrctx_u1_target; ns per call. */
+static int cmd_ucalls(long n)
+{
+	long x = 0;
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		x = lbrctx_u1_target(x);
+	printf("ucalls n=%ld ns_per_call=%.1f\n", x, (now_ns() - t0) / n);
+	return x == n ? 0 : 1;
+}
+
+/*
+ * p1two ROUNDS N: the switch path with one configuration against two.
+ * Each round runs the ping-pong three times, in rotating order: no event;
+ * a system-wide call-stack event (one unit); that event plus a per-task
+ * branches event on both ping-pong tasks (inherited by the child), whose
+ * configuration takes a second unit. Prints the medians; the second
+ * unit's cost per context switch is half the round trip's difference
+ * (a round trip is two switches on the CPU).
+ */
+static int cmd_p1two(int rounds, long n)
+{
+	double v[3][256];
+	int fds[128], r;
+
+	if (rounds > 256)
+		rounds = 256;
+	for (r = 0; r < rounds; r++) {
+		for (int k = 0; k < 3; k++) {
+			int mode = (r + k) % 3, nf = 0, pt = -1;
+
+			if (mode >= 1) {
+				nf = open_global(fds, 128, 0x100);
+				if (nf <= 0) {
+					fprintf(stderr, "lbrctx-tool: system-wide event: %s\n",
+						nf ? errname(-nf) : "none opened");
+					return 1;
+				}
+			}
+			if (mode == 2) {
+				struct perf_event_attr a = { .size = sizeof(a), .type = pmu_type(),
+							     .config = 1, .inherit = 1 };
+
+				pt = perf_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+				if (pt < 0) {
+					fprintf(stderr, "lbrctx-tool: per-task event: %s\n",
+						errname(errno));
+					return 1;
+				}
+			}
+			v[mode][r] = pingpong(n);
+			if (pt >= 0)
+				close(pt);
+			close_all(fds, nf);
+		}
+	}
+	double off = median(v[0], rounds), one = median(v[1], rounds), two = median(v[2], rounds);
+
+	printf("p1two off_ns=%.0f one_ns=%.0f two_ns=%.0f ratio_one=%.3f ratio_two=%.3f "
+	       "ratio_two_one=%.3f second_unit_ns_per_switch=%.0f rounds=%d n=%ld\n",
+	       off, one, two, one / off, two / off, two / one, (two - one) / 2, rounds, n);
+	return 0;
+}
+
+/*
  * Write @text (with "\n" escapes for newlines) to @path in one write(),
  * as lbrctx's debugfs files take a set; print "ok" or the errno's name.
  */
@@ -1016,6 +1094,10 @@ int main(int argc, char **argv)
 		return cmd_storm(atof(argv[2]), atoi(argv[3]), strtoul(argv[4], NULL, 0));
 	if (!strcmp(argv[1], "openclose") && argc == 3)
 		return cmd_openclose(atof(argv[2]));
+	if (!strcmp(argv[1], "ucalls") && argc == 3)
+		return cmd_ucalls(atol(argv[2]));
+	if (!strcmp(argv[1], "p1two") && argc == 4)
+		return cmd_p1two(atoi(argv[2]), atol(argv[3]));
 	if ((!strcmp(argv[1], "p1") || !strcmp(argv[1], "p4")) && argc == 4)
 		return cmd_ab(argv[1], atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(argv[1], "reads") && argc == 3)

@@ -73,27 +73,43 @@ constexpr bool kernel_address(u64 addr)
 	return addr >> 63;
 }
 
+/* The entry of a record FROM -> @to with LBR_INFO @info, as @f wants it. */
+inline BranchEntry encode_entry(const EntryFormat &f, u64 from, u64 to, u64 info)
+{
+	u64 flags = 0;
+	if (f.cycles && (info & lbr::info::kCycValid))
+		flags |= (info & lbr::info::kCycles) << brentry::kCyclesShift;
+	if (f.type_save)
+		flags |= perf_br_type(lbr::info_type(info)) << brentry::kTypeShift;
+	if (f.priv_save)
+		flags |= static_cast<u64>(kernel_address(to) ? LBRCTX_K_PERF_BR_PRIV_KERNEL
+							     : LBRCTX_K_PERF_BR_PRIV_USER)
+			 << brentry::kPrivShift;
+	return {from, to, flags};
+}
+
 /* Encode the unit's records, youngest first, into @out. */
 inline void fill_branch_stack(const lbr::Unit &u, const EntryFormat &f, BranchStack &out)
 {
 	u32 n = min(u.count(), static_cast<u32>(f.max));
 	for (u32 i = 0; i < n; i++) {
 		auto r = u.entry(i);
-		u64 flags = 0;
-		if (f.cycles && (r.info & lbr::info::kCycValid))
-			flags |= (r.info & lbr::info::kCycles) << brentry::kCyclesShift;
-		if (f.type_save)
-			flags |= perf_br_type(lbr::info_type(r.info)) << brentry::kTypeShift;
-		if (f.priv_save)
-			flags |=
-				static_cast<u64>(kernel_address(r.to) ? LBRCTX_K_PERF_BR_PRIV_KERNEL
-								      : LBRCTX_K_PERF_BR_PRIV_USER)
-				<< brentry::kPrivShift;
-		out.entries[i] = {r.from, r.to, flags};
+		out.entries[i] = encode_entry(f, r.from, r.to, r.info);
 	}
 	out.nr = n;
 	/* As Arch LBR: no raw index, the records are already in age order. */
 	out.hw_idx = ~0ull;
+}
+
+/* Put @e youngest in @out, the oldest dropping out past @max entries. */
+inline void push_youngest(BranchStack &out, const BranchEntry &e, u32 max)
+{
+	u32 n = min(static_cast<u32>(out.nr) + 1, max);
+	for (u32 i = n - 1; i > 0; i--)
+		out.entries[i] = out.entries[i - 1];
+	if (n)
+		out.entries[0] = e;
+	out.nr = n;
 }
 
 } // namespace lbrctx::pmu

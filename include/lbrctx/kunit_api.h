@@ -18,6 +18,7 @@ struct lbrctx_kunit_counts {
 	u64 resets;
 	u64 samples;
 	u64 dropped;
+	u64 parked;		/* events waiting for a unit now */
 	u32 probes_registered;	/* the branch source's */
 	u32 probe_users;
 	u64 objects;		/* the store's */
@@ -40,6 +41,9 @@ u32 lbrctx_kunit_unit(u64 *rec, u32 max, u64 *lbr_ctl) LBRCTX_NOEXCEPT;
 /* The branch source's probe set, as /sys/kernel/debug/lbrctx/probes. */
 int lbrctx_kunit_probes_set(const char *spec) LBRCTX_NOEXCEPT;
 void lbrctx_kunit_probes_get(char *buf, size_t size) LBRCTX_NOEXCEPT;
+/* The user branch source's set, as a write of /sys/kernel/debug/lbrctx/uprobes; its size. */
+int lbrctx_kunit_uprobes_set(const char *spec) LBRCTX_NOEXCEPT;
+u32 lbrctx_kunit_uprobes_count(void) LBRCTX_NOEXCEPT;
 /* @task's data in the product store: its references (0: none), its global one. */
 u32 lbrctx_kunit_task_refs(void *task) LBRCTX_NOEXCEPT;
 bool lbrctx_kunit_task_has_global(void *task) LBRCTX_NOEXCEPT;

@@ -79,9 +79,10 @@ struct CpuState {
 	u64 counts[kKinds];
 	u64 samples;
 	u64 dropped;
-	u64 unsaved;	/* a configuration's state not saved: no side block was left */
+	u64 unsaved; /* a configuration's state not saved: no side block was left */
 	u64 rotations;
-	u32 nparked;	/* added events waiting for a unit */
+	u64 pending_calls; /* samples given a call whose uprobe had not run (add_pending_call) */
+	u32 nparked;	   /* added events waiting for a unit */
 	u32 cpu;
 	CallKey last_call[4];
 	/* Per context level: the event being emitted and its branch stack. */
@@ -94,8 +95,8 @@ struct CpuState {
 
 /* One perf event's state, from the "lbrctx_event" cache; its pmu_private. */
 struct EventState {
-	void *event;   /* struct perf_event */
-	void *handler; /* the overflow handler lbrctx wraps */
+	void *event;					     /* struct perf_event */
+	void *handler;					     /* the overflow handler lbrctx wraps */
 	KernelStorage<LBRCTX_K_SIZEOF_HLIST_HEAD, 8> head{}; /* this event alone */
 	k::RcuHead rcu;
 	Kind kind;
@@ -128,18 +129,19 @@ struct EventState {
 Result<lbr::Config> decode_unit_config(const lbrctx_attr &a, bool user_probes);
 
 struct Stats {
-	u64 events;    /* lbrctx events that exist */
-	u64 records;   /* branches recorded, all CPUs, all units */
-	u64 saves;     /* switches: the outgoing task's state saved */
-	u64 restores;  /* switches: the incoming task's state restored */
-	u64 resets;    /* switches: the incoming task got reset units */
+	u64 events;   /* lbrctx events that exist */
+	u64 records;  /* branches recorded, all CPUs, all units */
+	u64 saves;    /* switches: the outgoing task's state saved */
+	u64 restores; /* switches: the incoming task's state restored */
+	u64 resets;   /* switches: the incoming task got reset units */
 	u64 samples;
-	u64 dropped;   /* records not taken: NMI, recursion */
-	u64 unwound;   /* user calls dropped as their frames were left */
-	u64 unsaved;   /* a configuration's state not saved on a switch */
-	u64 rotations; /* parked events rotated in */
-	u64 parked;    /* events waiting for a unit now */
-	u64 units;     /* units with users now */
+	u64 dropped;	   /* records not taken: NMI, recursion */
+	u64 unwound;	   /* user calls dropped as their frames were left */
+	u64 unsaved;	   /* a configuration's state not saved on a switch */
+	u64 rotations;	   /* parked events rotated in */
+	u64 parked;	   /* events waiting for a unit now */
+	u64 units;	   /* units with users now */
+	u64 pending_calls; /* samples given the call a pending uprobe records */
 };
 
 class Pmu : Pinned {
@@ -183,6 +185,8 @@ private:
 	void account(EventState *e);
 	u64 current_value(const EventState *e, const CpuState *c) const;
 	void emit(EventState *e, CpuState *c, u64 count, bool irq_regs);
+	void add_pending_call(CpuState *c, const lbr::Unit &u, const EntryFormat &f, void *regs,
+			      BranchStack &st);
 	void on_branches(CpuState *c, u32 slots);
 	bool bind(CpuState *c, EventState *e);
 	void park(CpuState *c, EventState *e);

@@ -259,6 +259,8 @@ u64 lbrctx_shim_inode_size(void *inode) LBRCTX_NOEXCEPT;
 long lbrctx_shim_file_read(const char *path, u64 off, void *buf, size_t n) LBRCTX_NOEXCEPT;
 /* copy_from_user(): task context, may fault. */
 bool lbrctx_shim_read_user(void *dst, u64 addr, size_t n) LBRCTX_NOEXCEPT;
+bool lbrctx_shim_read_user_nofault(void *dst, u64 addr, size_t n) LBRCTX_NOEXCEPT;
+void lbrctx_shim_regs_ip_sp(const void *regs, u64 *ip, u64 *sp) LBRCTX_NOEXCEPT;
 void *lbrctx_shim_task_mm(void *task) LBRCTX_NOEXCEPT;
 
 /* module/shim/anchor.c: hold one fgraph user while loaded (6.14+). */

@@ -35,10 +35,10 @@ template <u32 N> class UnitSet {
 public:
 	struct Slot {
 		Unit unit;
-		u32 users;	/* events bound to it */
+		u32 users; /* events bound to it */
 		bool configured;
-		u64 recorded;	/* branches it recorded (monotonic) */
-		u64 since;	/* when its configuration got the slot */
+		u64 recorded; /* branches it recorded (monotonic) */
+		u64 since;    /* when its configuration got the slot */
 	};
 
 	static constexpr u32 size() { return N; }

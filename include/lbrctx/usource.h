@@ -10,6 +10,7 @@
 
 #include <lbrctx/atomic.h>
 #include <lbrctx/k/lock.h>
+#include <lbrctx/lbr.h>
 #include <lbrctx/result.h>
 
 namespace lbrctx {
@@ -24,12 +25,13 @@ public:
 	static constexpr u32 kMaxMms = 64;
 
 	struct Stats {
-		u32 probes;		/* in the set */
-		u32 registered;		/* registered now */
-		u32 users;		/* events holding a reference */
-		u64 entries;		/* handler runs */
-		u64 returns;		/* ret_handler runs */
-		u64 unreadable;		/* entries whose return address could not be read */
+		u32 probes;	/* in the set */
+		u32 registered; /* registered now */
+		u32 users;	/* events holding a reference */
+		u64 entries;	/* handler runs */
+		u64 returns;	/* ret_handler runs */
+		u64 unreadable; /* entries whose return address could not be read */
+		u64 refilters;	/* registered probes re-applied for a wider filter */
 	};
 
 	constexpr UserSource() = default;
@@ -53,19 +55,34 @@ public:
 	void reap();
 	Stats stats();
 
-	/* The filter's address spaces: per-task events add their task's. Task context. */
-	void watch(void *mm);
+	/*
+	 * The filter's address spaces: per-task events add their task's; true
+	 * when the filter's answer widened (refilter() then). Task context.
+	 */
+	bool watch(void *mm);
+	/* Re-apply registered probes after the filter widened. Task context, sleeps. */
+	void refilter();
 	void unwatch(void *mm);
 
 	/* The handlers (module/shim/uprobe.c): the probed task, preemptible, may sleep. */
 	void on_entry(u32 id, u64 ip, u64 sp);
 	void on_return(u32 id, u64 func, u64 ret, u64 sp);
 	bool filter(void *mm);
+	/* A sample at a probed entry whose uprobe has not run: the call it will record. */
+	bool pending_call(u64 ip, u64 sp, lbr::Branch &out);
 
 private:
+	/*
+	 * A handler's id: the probe's index and which of its two consumers
+	 * (refilter() flips between them).
+	 */
+	static constexpr u32 consumer_id(u32 i, u8 which) { return i << 1 | which; }
+	bool current(u32 id);
+
 	struct Probe {
-		KernelStorage<LBRCTX_K_SIZEOF_UPROBE, 8> consumer;
-		void *inode;	/* referenced while in the set */
+		KernelStorage<LBRCTX_K_SIZEOF_UPROBE, 8> consumer[2];
+		u8 cur;	     /* the consumer registered */
+		void *inode; /* referenced while in the set */
 		u64 offset;
 		const char *path; /* in the set's text */
 		const char *name;
@@ -82,7 +99,7 @@ private:
 	void register_all();
 	void unregister_all();
 
-	Set m_sets[2]{};	/* the live set and the one being installed */
+	Set m_sets[2]{}; /* the live set and the one being installed */
 	u32 m_live = 0;
 	u32 m_users = 0;
 	bool m_ready = false;
@@ -98,6 +115,7 @@ private:
 	Atomic<u64> m_entries{0};
 	Atomic<u64> m_returns{0};
 	Atomic<u64> m_unreadable{0};
+	Atomic<u64> m_refilters{0};
 };
 
 UserSource &the_user_source();

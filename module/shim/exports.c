@@ -71,5 +71,7 @@ EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_switch);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_unit);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_probes_set);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_probes_get);
+EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_uprobes_set);
+EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_uprobes_count);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_task_refs);
 EXPORT_SYMBOL_IF_KUNIT(lbrctx_kunit_task_has_global);

@@ -159,7 +159,9 @@ void *lbrctx_shim_inode_get(const char *name, int *err)
 		*err = -EINVAL;
 	else if (!inode->i_mapping->a_ops->read_folio && !shmem_mapping(inode->i_mapping))
 		*err = -EIO;
-	else if (!(inode = igrab(inode)))
+	else
+		inode = igrab(inode);
+	if (!*err && !inode)
 		*err = -ENOENT;
 	path_put(&path);
 	return *err ? NULL : inode;
@@ -193,6 +195,19 @@ long lbrctx_shim_file_read(const char *name, u64 off, void *buf, size_t n)
 bool lbrctx_shim_read_user(void *dst, u64 addr, size_t n)
 {
 	return !copy_from_user(dst, (const void __user *)(unsigned long)addr, n);
+}
+
+/* Any context (IRQ, NMI): never sleeps or faults; false when @addr is not readable now. */
+bool lbrctx_shim_read_user_nofault(void *dst, u64 addr, size_t n)
+{
+	return !copy_from_user_nofault(dst, (const void __user *)(unsigned long)addr, n);
+}
+
+/* Any context: @regs' instruction and stack pointers. */
+void lbrctx_shim_regs_ip_sp(const void *regs, u64 *ip, u64 *sp)
+{
+	*ip = instruction_pointer((struct pt_regs *)regs);
+	*sp = user_stack_pointer((struct pt_regs *)regs);
 }
 
 void *lbrctx_shim_task_mm(void *task)

@@ -68,18 +68,18 @@ for m in per-process system-wide system-wide-nosave; do
 	check "perf_record_${m}_succeeds" "$(cat $art/record-$m.rc)" "$(tail -n 3 $art/record-$m.txt | tr '\n' ' ')"
 done
 
-set -- $(completeness $art/script-per-process.txt); pp_c=$1 pp_n=$2
-set -- $(completeness $art/script-system-wide.txt); sw_c=$1 sw_n=$2
-set -- $(completeness $art/script-system-wide-nosave.txt); ns_c=$1 ns_n=$2
+set -- $(completeness $work/script-per-process.txt); pp_c=$1 pp_n=$2
+set -- $(completeness $work/script-system-wide.txt); sw_c=$1 sw_n=$2
+set -- $(completeness $work/script-system-wide-nosave.txt); ns_c=$1 ns_n=$2
 pp=$(pct $pp_c $pp_n) sw=$(pct $sw_c $sw_n) ns=$(pct $ns_c $ns_n)
 echo "seed003 kernel=$(uname -r | sed 's/-lbrctx$//') per-process=$pp system-wide=$sw system-wide-nosave=$ns samples=$((pp_n + sw_n + ns_n))" >$out/seed003.txt
 echo "per-process $pp_c/$pp_n system-wide $sw_c/$sw_n system-wide-nosave $ns_c/$ns_n" >>$art/seed003-counts.txt
 
 # perf script shows symbolized kernel functions in the branch stacks.
-grep -q 'lbrctx_tchain_f1+0x[0-9a-f]*/lbrctx_tchain_f2+' $art/script-system-wide.txt &&
-	grep -q 'vfs_read' $art/script-system-wide.txt
+grep -q 'lbrctx_tchain_f1+0x[0-9a-f]*/lbrctx_tchain_f2+' $work/script-system-wide.txt &&
+	grep -q 'vfs_read' $work/script-system-wide.txt
 check perf_script_shows_symbolized_chain $? \
-	"no f1->f2 or vfs_read entry in $(head -c 300 $art/script-system-wide.txt | tr '\n' ' ')"
+	"no f1->f2 or vfs_read entry in $(head -c 300 $work/script-system-wide.txt | tr '\n' ' ')"
 $PERF report -i $work/system-wide.data --branch-history --stdio --no-children \
 	>$art/report-branch-history.txt 2>&1
 grep -q 'lbrctx_tchain_f' $art/report-branch-history.txt
@@ -106,8 +106,8 @@ check perf_record_branch_sampling_has_stacks $? "$(head -n 3 $art/script-branche
 # Callchains from the core keep working next to the branch stack.
 $PERF record -B -N -q -e lbrctx/callstack/ -F 5000 -g -b -o $work/cg.data -- cat $run \
 	>$art/record-cg.txt 2>&1
-$PERF script -i $work/cg.data -F ip,sym >$art/script-cg.txt 2>&1
-grep -q 'lbrctx_tchain_f1' $art/script-cg.txt
-check perf_record_callchain_with_branch_stack $? "$(head -n 4 $art/script-cg.txt | tr '\n' ' ')"
+$PERF script -i $work/cg.data -F ip,sym >$work/script-cg.txt 2>&1
+grep -q 'lbrctx_tchain_f1' $work/script-cg.txt
+check perf_record_callchain_with_branch_stack $? "$(head -n 4 $work/script-cg.txt | tr '\n' ' ')"
 cat $D/pmu >$art/pmu-after.txt
 exit 0

@@ -14,8 +14,11 @@ record() {
 		sh -c "${WORKLOAD:-K=$K; run=$run; $(readers_cmd)}" \
 		>$art/record-$mode.txt 2>&1
 	echo $? >$art/record-$mode.rc
+	# On tmpfs ($work): the results share is 9p, slow for megabytes on the
+	# debug kernels. $art keeps the first 200 lines.
 	$PERF script -i $work/$mode.data -F comm,tid,time,ip,sym,brstacksym \
-		>$art/script-$mode.txt 2>$art/script-$mode.err
+		>$work/script-$mode.txt 2>$art/script-$mode.err
+	head -n 200 $work/script-$mode.txt >$art/script-$mode-head.txt
 }
 
 # K readers of the chain, all pinned to CPU 1, competing for it.

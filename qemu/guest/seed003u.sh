@@ -22,8 +22,14 @@ urecord() {
 		>$art/urecord-$mode.txt 2>&1
 	echo $? >$art/urecord-$mode.rc
 	# The samples' own IPs (-G), then their LBR call graphs, in the same order.
-	$PERF script -i $work/u-$mode.data -G -F comm,tid,ip,sym >$art/uscript-ip-$mode.txt 2>/dev/null
-	$PERF script -i $work/u-$mode.data -F comm,tid,ip,sym >$art/uscript-$mode.txt 2>/dev/null
+	# tchain's samples only: system-wide records hold every task's. The
+	# scripts stay on tmpfs ($work; the results share is 9p, slow for
+	# megabytes on the debug kernels); $art keeps their first 400 lines.
+	$PERF script -i $work/u-$mode.data --comm tchain -G -F comm,tid,ip,sym \
+		>$work/uscript-ip-$mode.txt 2>/dev/null
+	$PERF script -i $work/u-$mode.data --comm tchain -F comm,tid,ip,sym \
+		>$work/uscript-$mode.txt 2>/dev/null
+	head -n 400 $work/uscript-$mode.txt >$art/uscript-$mode-head.txt
 	$PERF report -i $work/u-$mode.data --stdio --no-children -G --comm tchain >$art/ureport-$mode.txt 2>&1
 }
 
@@ -50,5 +56,5 @@ ucompleteness() {
 	/^[^ \t]/ { flush(); started = 1; next }
 	/^[ \t]+[0-9a-f]+ / { n++; sym[n] = $2; next }
 	END { flush(); printf "%d %d\n", complete, total }
-	' $art/uscript-ip-$1.txt $art/uscript-$1.txt
+	' $work/uscript-ip-$1.txt $work/uscript-$1.txt
 }

@@ -305,6 +305,66 @@ cat $D/pmu >$art/pmu-pairs.txt
 $T write $D/uprobes "" >/dev/null
 settle pairs "$base"
 
+# 10. Probed binaries: fork/exec/exit storms of a probed program, one
+# loop a CPU, while user-space events (perf record -a and per process, and
+# lbrctx-tool openclose's kernel events) open and close: at least $secs s
+# and 6 events, the storms running until the events are done. Every run of
+# the program must exit 0: a breakpoint left behind would kill it with
+# SIGTRAP.
+"$UPROBES_TOOL" --write /tmp/work/tchain:main,f1,f2,f3 >$art/ustorm-uprobes.txt 2>&1
+check ustorm_probes_set $? "$(tr '\n' ' ' <$art/ustorm-uprobes.txt)"
+: >$art/ustorm-runs.txt
+rm -f /tmp/work/ustorm-stop
+pids=
+for cpu in 0 1 2 3; do
+	taskset -c $cpu sh -c "n=0
+		while [ ! -f /tmp/work/ustorm-stop ]; do
+			/tmp/work/tchain 1 0 >/dev/null 2>&1 || { echo \"cpu$cpu failed \$?\"; exit 1; }
+			n=\$((n + 1))
+		done
+		echo \"cpu$cpu runs \$n\"" >>$art/ustorm-runs.txt &
+	pids="$pids $!"
+done
+ev=0 evbad=0 end=$(($(date +%s) + secs))
+: >$art/ustorm-events.txt
+while [ $ev -lt 6 ] || [ "$(date +%s)" -lt $end ]; do
+	case $((ev % 3)) in
+	0) perf record -B -N -q -F 4000 -e lbrctx/callstack/ --call-graph lbr -a -o /tmp/work/us.data -- sleep 0.3 ;;
+	1) perf record -B -N -q -F 4000 -e lbrctx/callstack/ --call-graph lbr -o /tmp/work/us.data -- /tmp/work/tchain 2 0 ;;
+	2) $T openclose 0.3 ;;
+	esac >>$art/ustorm-events.txt 2>&1 || evbad=$((evbad + 1))
+	ev=$((ev + 1))
+done
+touch /tmp/work/ustorm-stop
+wait $pids
+runs=$(awk '/ runs / { n += $3 } END { print n + 0 }' $art/ustorm-runs.txt)
+[ "$(grep -c ' runs ' $art/ustorm-runs.txt)" = 4 ] && ! grep -q failed $art/ustorm-runs.txt && [ "$runs" -gt 0 ]
+check ustorm_every_probed_run_exits_0 $? "$runs runs: $(tr '\n' ' ' <$art/ustorm-runs.txt)"
+[ $evbad -eq 0 ] && [ $ev -ge 6 ]
+check ustorm_user_events_opened_and_closed $? "$ev events, $evbad failed: $(tail -n 3 $art/ustorm-events.txt | tr '\n' ' ')"
+grep -E '^uprobe_(entries|returns) ' $D/pmu >$art/ustorm-pmu.txt
+n=$(awk '/uprobe_entries/ { print $2 }' $art/ustorm-pmu.txt)
+expect ustorm_probes_fired "uprobe_entries '$n'" at_least "$n" 1
+settle ustorm "$base"
+
+# rmmod with probes live: a probed program runs its chain in a loop while a
+# system-wide user event comes and goes (the last put leaves the probes to
+# the reaper); rmmod follows at once, and the program must run on to exit 0.
+taskset -c 1 /tmp/work/tchain 1 0 - 3000 >/dev/null 2>&1 &
+prog=$!
+perf stat -x, -e lbrctx/branches/u -a -o /tmp/work/ulive.txt -- sleep 0.5 >/dev/null 2>&1
+reg=$(awk '/^uprobes_registered / { print $2 }' $D/pmu)
+rmmod lbrctx >$art/rmmod-uprobes.txt 2>&1
+check rmmod_with_probes_live $? "registered before: $reg; $(cat $art/rmmod-uprobes.txt)"
+kill -0 $prog 2>/dev/null
+check probed_program_outlives_rmmod $? "it ended before rmmod (raise its REPEAT)"
+wait $prog
+check probed_program_exits_0_after_rmmod $? "status $?"
+n=$(awk -F, '/lbrctx/ { print $1 }' /tmp/work/ulive.txt)
+expect uprobe_event_counted_before_rmmod "count '$n'" at_least "$n" 1
+step $E_INSMOD_LBRCTX load
+base=$(live)
+
 cat $D/store >$art/store-after.txt
 cat $D/pmu >$art/pmu-after.txt
 rmmod lbrctx || fail rmmod_at_end "rmmod lbrctx failed"

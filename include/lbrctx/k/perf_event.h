@@ -40,7 +40,10 @@ public:
 	 * The core updates it under the context lock with IRQs off, the same
 	 * as the PMU callbacks that call this.
 	 */
-	void sub_time_running(u64 ns) const { *field<u64>(LBRCTX_K_EVENT_TOTAL_TIME_RUNNING) -= ns; }
+	void sub_time_running(u64 ns) const
+	{
+		*field<u64>(LBRCTX_K_EVENT_TOTAL_TIME_RUNNING) -= ns;
+	}
 
 private:
 	template <class T> T *field(size_t off) const { return reinterpret_cast<T *>(m_ev + off); }
