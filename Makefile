@@ -9,8 +9,10 @@
 #   make [KDIR=<built kernel tree>]   build lbrctx.ko and the test modules
 #   make install [KDIR=...]           install lbrctx.ko for KDIR's kernel
 #                                     (default: the running one) and depmod
-#   make check-all                    make check plus the 6.12 debug kernel
+#   make check-all                    make check plus the 6.1 and 6.12 debug kernels
 #   make stress                       the long stress run on 7.x and 7.x debug
+#   make check-stock                  Debian's stock 6.1 and 6.12 images:
+#                                     dkms install, modprobe, the tests
 #   make bench                        benchmarks P1 to P5, in a guest
 #   make clean
 
@@ -41,6 +43,9 @@ check:
 check-all:
 	@LBRCTX_DEBUG_SERIES="7.x 6.1 6.12" scripts/check.sh
 
+check-stock:
+	@scripts/stock.sh all 6.1 6.12
+
 stress:
 	@LBRCTX_SERIES=7.x LBRCTX_DEBUG_SERIES=7.x LBRCTX_STRESS_LONG=1 LBRCTX_DKMS=0 scripts/check.sh
 
@@ -56,4 +61,4 @@ kernels:
 	@for s in 6.1 6.12 7.x; do scripts/kernels.sh build $$s default || exit 1; done
 	@for s in 7.x 6.1; do scripts/kernels.sh build $$s debug || exit 1; done
 
-.PHONY: all modules clean install check check-all stress demo bench kernels
+.PHONY: all modules clean install check check-all check-stock stress demo bench kernels

@@ -9,6 +9,7 @@
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/gfp.h>
 #include <linux/fault-inject.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>

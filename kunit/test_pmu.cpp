@@ -475,7 +475,7 @@ LBRCTX_KUNIT_CASE(pmu_configurations_past_the_unit_limit_share_the_time)
 	/* Six configurations, two more than the units (kUnits = 4). */
 	static_assert(kUnits == 4);
 	constexpr u32 n = 6;
-	const lbrctx_kattr attrs[n] = {
+	static constexpr lbrctx_kattr attrs[n] = {
 		{.config = 1},
 		{.config = 1 | cfg::kCall},
 		{.config = 1 | cfg::kRet},

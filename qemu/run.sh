@@ -11,6 +11,11 @@
 #                   read-write at /tmp/out, and runs COMMAND there
 #   --in FILE       copy FILE into DIR/ before boot (repeatable)
 #   --initramfs     boot a busybox-static initramfs instead of the host root
+#   --stock MODDIR HEADERS
+#                   boot a Debian stock kernel: MODDIR is its unpacked
+#                   module tree (/lib/modules/<release>, depmod run), HEADERS
+#                   its unpacked headers; the guest root is the host root
+#                   under a tmpfs overlay (qemu/stock-init.sh)
 #   --smp N         vCPUs (default 2)    --mem M   memory (default 2G)
 #   --timeout S     kill the guest after S seconds (default 300)
 #   --append ARGS   extra kernel command line
@@ -24,13 +29,14 @@
 set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
-kernel="" out="" initramfs=0 smp=2 mem=2G timeout=300 append="" ins=()
+kernel="" out="" initramfs=0 smp=2 mem=2G timeout=300 append="" ins=() stock_mod="" stock_hdr=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--in) ins+=("$2"); shift 2 ;;
 	--initramfs) initramfs=1; shift ;;
+	--stock) stock_mod=$2; stock_hdr=$3; shift 3 ;;
 	--smp) smp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
@@ -60,11 +66,44 @@ cmdline="console=ttyS0,115200 loglevel=7 panic=-1 no_hash_pointers acpi=noirq"
 # static calls, alternatives), and lbrctx patches text on every probe
 # registration. Seen here: int3 oopses and calls into freed trampolines.
 accel=${LBRCTX_QEMU_ACCEL:-tcg,thread=single}
+# la57=off: four-level paging, as on the machines users run. Seen once here
+# with "-cpu max" (five-level): a KASAN wild-memory-access in
+# do_raw_spin_lock from an early interrupt during identify_cpu() on the 7.x
+# debug kernel, before any module was loaded.
 qargs=(-nographic -no-reboot -monitor none -serial "file:$out/console.log"
-	-accel "$accel" -cpu max -smp "$smp" -m "$mem" -kernel "$kernel"
+	-accel "$accel" -cpu max,la57=off -smp "$smp" -m "$mem" -kernel "$kernel"
 	-fsdev "local,id=out,path=$out,security_model=none,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=out,mount_tag=lbrctx-out")
-if [ $initramfs -eq 1 ]; then
+if [ -n "$stock_mod" ]; then
+	rd=$out/.initramfs
+	rel=$(basename "$stock_mod")
+	mkdir -p "$rd"/{bin,sbin,proc,sys,dev,modules}
+	cp /bin/busybox "$rd/bin/busybox"
+	for a in $("$rd/bin/busybox" --list); do
+		[ -e "$rd/bin/$a" ] || ln -s busybox "$rd/bin/$a"
+	done
+	base=$(dirname "$(dirname "$(dirname "$stock_mod")")")
+	: >"$rd/modules.order"
+	for m in $(modprobe -d "$base" -S "$rel" --show-depends virtio_pci 9pnet_virtio 9p overlay |
+		awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++'); do
+		case $m in
+		*.xz) xz -dc "$m" >"$rd/modules/$(basename "${m%.xz}")" ;;
+		*) cp "$m" "$rd/modules/" ;;
+		esac && basename "${m%.xz}" >>"$rd/modules.order"
+	done
+	printf 'STOCK_MODDIR=%s
+STOCK_HEADERS=%s
+STOCK_INIT=%s
+' "$stock_mod" "$stock_hdr" \
+		"$LBRCTX_TOP/qemu/guest-init.sh" >"$rd/stock.env"
+	cp "$LBRCTX_TOP/qemu/stock-init.sh" "$rd/init"
+	(cd "$rd" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
+	rm -rf "$rd"
+	qargs+=(-initrd "$out/initramfs.cpio.gz"
+		-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
+		-device "virtio-9p-pci,fsdev=root,mount_tag=lbrctx-root")
+	cmdline="$cmdline rdinit=/init"
+elif [ $initramfs -eq 1 ]; then
 	rd=$out/.initramfs
 	mkdir -p "$rd"/{bin,sbin,proc,sys,dev,tmp,run,root,etc}
 	cp /bin/busybox "$rd/bin/busybox"

@@ -118,25 +118,53 @@ run_job() { # INDEX
 	echo "$start $(date +%s)" >"$ART/.jobs/$name.time"
 }
 
+# kernel_ready NAME: true if job NAME ("kind:SERIES:FLAVOR") needs no kernel
+# or its kernel is built. The list is in priority order (longest first);
+# a job whose kernel is still building is passed over while others can
+# run, and started anyway once nothing else can.
+declare -A KERNEL_READY=()
+kernel_ready() {
+	local s f
+	IFS=: read -r _ s f <<<"$1"
+	[ -n "$f" ] || return 0
+	[ -n "${KERNEL_READY[$s:$f]:-}" ] && return 0
+	scripts/kernels.sh dir "$s" "$f" >/dev/null 2>&1 || return 1
+	KERNEL_READY[$s:$f]=1
+}
+
 run_jobs() {
 	local -A state pid_job
-	local i n=${#JOB_NAMES[@]} running=0 d ready pid done_pid
+	local i n=${#JOB_NAMES[@]} running=0 d ready pid done_pid pass waiting tick=
 	mkdir -p "$ART/.jobs"
 	for ((i = 0; i < n; i++)); do state[${JOB_NAMES[$i]}]=pending; done
 	while :; do
-		for ((i = 0; i < n && running < JOBS; i++)); do
-			[ "${state[${JOB_NAMES[$i]}]}" = pending ] || continue
-			ready=1
-			for d in ${JOB_DEPS[$i]}; do [ "${state[$d]:-done}" = done ] || ready=0; done
-			[ $ready = 1 ] || continue
-			log "start ${JOB_NAMES[$i]}"
-			run_job "$i" &
-			pid_job[$!]=$i
-			state[${JOB_NAMES[$i]}]=running
-			running=$((running + 1))
+		waiting=0
+		for pass in built any; do
+			[ $pass = any ] && [ $running -gt 0 ] && break
+			for ((i = 0; i < n && running < JOBS; i++)); do
+				[ "${state[${JOB_NAMES[$i]}]}" = pending ] || continue
+				ready=1
+				for d in ${JOB_DEPS[$i]}; do [ "${state[$d]:-done}" = done ] || ready=0; done
+				[ $ready = 1 ] || continue
+				if [ $pass = built ] && ! kernel_ready "${JOB_NAMES[$i]}"; then
+					waiting=1
+					continue
+				fi
+				log "start ${JOB_NAMES[$i]}"
+				run_job "$i" &
+				pid_job[$!]=$i
+				state[${JOB_NAMES[$i]}]=running
+				running=$((running + 1))
+			done
 		done
 		[ $running -gt 0 ] || break
-		wait -n -p done_pid "${!pid_job[@]}"
+		# A kernel finishing in the background wakes nobody: poll for it.
+		if [ $waiting = 1 ] && [ $running -lt $JOBS ] && [ -z "$tick" ]; then
+			sleep 20 &
+			tick=$!
+		fi
+		wait -n -p done_pid "${!pid_job[@]}" $tick
+		[ "$done_pid" = "$tick" ] && { tick=; continue; }
 		i=${pid_job[$done_pid]:-}
 		[ -n "$i" ] || continue
 		unset "pid_job[$done_pid]"
@@ -144,6 +172,7 @@ run_jobs() {
 		running=$((running - 1))
 		log "done ${JOB_NAMES[$i]} ($(awk '{ print $2 - $1 }' "$ART/.jobs/${JOB_NAMES[$i]}.time") s)"
 	done
+	[ -z "$tick" ] || kill "$tick" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------

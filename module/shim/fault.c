@@ -4,6 +4,8 @@
  * framework. Without CONFIG_FAULT_INJECTION nothing ever fails, and
  * without CONFIG_FAULT_INJECTION_DEBUG_FS the attribute has no files.
  */
+#include <linux/types.h>
+#include <linux/gfp.h>
 #include <linux/fault-inject.h>
 #include <lbrctx/shim.h>
 

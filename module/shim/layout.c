@@ -5,6 +5,7 @@
  * DEFINE()/OFFSET() markers into include/generated/lbrctx/layout.h. The C++
  * static_asserts its own mirror types against these values.
  */
+#include <linux/gfp.h>
 #include <linux/fault-inject.h>
 #include <linux/hrtimer.h>
 #include <linux/kbuild.h>

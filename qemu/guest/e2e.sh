@@ -103,7 +103,9 @@ $PERF script -i $work/branches.data -F ip,sym,brstacksym >$art/script-branches.t
 grep -q '/vfs_read+\|/lbrctx_tchain_f' $art/script-branches.txt
 check perf_record_branch_sampling_has_stacks $? "$(head -n 3 $art/script-branches.txt | tr '\n' ' ')"
 
-# Callchains from the core keep working next to the branch stack.
+# Callchains from the core keep working next to the branch stack (20
+# rounds: at 5 kHz, enough samples in the chain on the debug kernels too).
+echo 20 >/sys/module/lbrctx_tchain/parameters/rounds
 $PERF record -B -N -q -e lbrctx/callstack/ -F 5000 -g -b -o $work/cg.data -- cat $run \
 	>$art/record-cg.txt 2>&1
 $PERF script -i $work/cg.data -F ip,sym >$work/script-cg.txt 2>&1

@@ -46,6 +46,8 @@ expect() {
 	if "$@" 2>/dev/null; then ok "$_name"; else fail "$_name" "$_why"; fi
 }
 # at_least X Y: X >= Y; within X Y D: |X - Y| <= D (fractional values too).
+# skip NAME WHY: a check that cannot run here, with the reason (a result line, never a pass).
+skip() { echo "skip $1: $2" >>"$RESULTS"; }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 within() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d + 0) }'; }
 

@@ -30,7 +30,8 @@ urecord() {
 	$PERF script -i $work/u-$mode.data --comm tchain -F comm,tid,ip,sym \
 		>$work/uscript-$mode.txt 2>/dev/null
 	head -n 400 $work/uscript-$mode.txt >$art/uscript-$mode-head.txt
-	$PERF report -i $work/u-$mode.data --stdio --no-children -G --comm tchain >$art/ureport-$mode.txt 2>&1
+	$PERF report -i $work/u-$mode.data --stdio --no-children -g graph,0,caller --comm tchain \
+		>$art/ureport-$mode.txt 2>&1
 }
 
 # ucompleteness MODE: "<complete> <total>" over the samples whose IP is in

@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of scripts/stock.sh, on a Debian stock kernel: dkms install
+# and modprobe as a user does them, the module's version, vermagic, load
+# line and taint, then the perf end-to-end and user-space tests and the
+# hardening run with the module dkms installed. Writes stock-results.txt
+# ("ok NAME" / "FAIL NAME: why") and stock-lines.txt (the seed003 lines).
+set -u
+out=$(pwd)
+RESULTS=$out/stock-results.txt
+. ./lib.sh
+: >"$RESULTS"
+art=$out/stock
+mkdir -p $art
+rel=$(uname -r)
+echo "nproc=$(nproc)" >facts
+echo "release=$rel" >>facts
+dmesg >boot-dmesg.log
+taint0=$(cat /proc/sys/kernel/tainted)
+expect stock_kernel_boots_untainted "tainted=$taint0" [ "$taint0" = 0 ]
+
+# 1. dkms install: the host built lbrctx/$LBRCTX_VERSION for this release
+# into $DKMS_TREE (dkms add, dkms build); install it from a copy of that
+# tree, as dkms install does after a build.
+mkdir -p /var/lib/dkms
+cp -a $DKMS_TREE/lbrctx /var/lib/dkms/
+dkms status >$art/dkms-status-before.txt 2>&1
+dkms install lbrctx/$LBRCTX_VERSION -k $rel >$art/dkms-install.log 2>&1
+check dkms_install $? "$(tail -n 3 $art/dkms-install.log | tr '\n' ' ')"
+dkms status >$art/dkms-status.txt 2>&1
+grep -q "lbrctx/$LBRCTX_VERSION, $rel, x86_64: installed" $art/dkms-status.txt
+check dkms_status_installed $? "$(cat $art/dkms-status.txt)"
+ko=$(modinfo -n lbrctx 2>/dev/null)
+expect module_in_updates "modinfo -n: '$ko'" sh -c "echo '$ko' | grep -q '^/lib/modules/$rel/updates/'"
+v=$(modinfo -F version lbrctx 2>&1)
+expect modinfo_version "version '$v'" [ "$v" = "$LBRCTX_VERSION" ]
+vm=$(modinfo -F vermagic lbrctx 2>&1)
+expect modinfo_vermagic_is_this_kernel "vermagic '$vm'" [ "${vm%% *}" = "$rel" ]
+
+# 2. modprobe: the load line names the branch source this kernel's config
+# gives (no CONFIG_FPROBE in Debian's 6.1: kretprobe); the taint is out of
+# tree (O, 4096) and unsigned (E, 8192), exactly.
+want=kretprobe
+grep -q '^CONFIG_FPROBE=y' /lib/modules/$rel/build/.config && want=fprobe
+dmesg -c >/dev/null
+modprobe lbrctx
+check modprobe_lbrctx $? "modprobe lbrctx failed"
+dmesg >$art/dmesg-load.log
+grep -q "lbrctx: branch source: $want " $art/dmesg-load.log
+check "load_line_names_${want}_source" $? "$(grep 'lbrctx:' $art/dmesg-load.log | head -n 3 | tr '\n' ' ')"
+t=$(cat /proc/sys/kernel/tainted)
+expect taint_is_out_of_tree_and_unsigned_only "tainted=$t (want 12288: O and E)" [ "$t" = 12288 ]
+grep -q 'lbrctx: module verification failed: signature and/or required key missing' $art/dmesg-load.log
+check dmesg_names_the_missing_signature $? "$(head -n 3 $art/dmesg-load.log | tr '\n' ' ')"
+! grep -v 'lbrctx' $art/dmesg-load.log | grep -qiE 'warn|error|fail'
+check load_prints_nothing_else $? "$(grep -v lbrctx $art/dmesg-load.log | head -n 3 | tr '\n' ' ')"
+cat $D/probes >$art/probes.txt
+if [ $want = kretprobe ]; then
+	# The kretprobe source: exact names only; a glob is refused, the set unchanged.
+	echo 'vfs_*' >$D/probes 2>$art/glob.txt
+	rc=$?
+	[ $rc -ne 0 ] && cmp -s $D/probes $art/probes.txt
+	check kretprobe_source_refuses_globs $? "rc=$rc probes now '$(cat $D/probes)'"
+fi
+
+# 3. The user-facing tests, with the module modprobe loaded.
+step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
+dmesg -c >/dev/null
+STOCK=1 sh ./e2e.sh >e2e.log 2>&1
+STOCK=1 sh ./e2e-user.sh >e2e-user.log 2>&1
+cat seed003.txt seed003u.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >stock-lines.txt
+modprobe -r lbrctx
+check modprobe_r_after_the_tests $? "modprobe -r lbrctx failed"
+step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
+# The hardening run loads and unloads with modprobe itself (STOCK=1).
+STOCK=1 sh ./stress.sh >stress.log 2>&1
+grep '^pairs ' pairs.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >>stock-lines.txt
+grep lbrctx /proc/modules >modules-after.txt
+expect modules_unload_cleanly "still loaded: $(cat modules-after.txt)" [ ! -s modules-after.txt ]
+ls /sys/kernel/slab 2>/dev/null | grep lbrctx >slabs-after.txt
+expect caches_destroyed_on_unload "left: $(cat slabs-after.txt)" [ ! -s slabs-after.txt ]
+exit 0

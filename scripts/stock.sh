@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Debian's own kernels, as users run them (make check-stock).
+#
+#   scripts/stock.sh fetch SERIES     fetch and unpack the stock image and
+#                                     headers of SERIES (6.1, 6.12); prints
+#                                     "RELEASE DIR"
+#   scripts/stock.sh check SERIES     fetch, dkms build on the host, then
+#                                     boot the image and install, modprobe
+#                                     and test in the guest; prints "ok
+#                                     NAME" / "FAIL NAME: why" lines
+#
+# The image is Debian's signed package (linux-image-<release>, what
+# `apt install linux-image-amd64` gives a user), not -unsigned: its own
+# modules then carry Debian's signatures, so lbrctx is the one module that
+# taints the kernel for a missing signature, as on a user's machine. QEMU
+# boots it without Secure Boot, so lockdown does not refuse unsigned
+# modules. Packages come through apt (bookworm's own sources); they are
+# unpacked, never installed, under $LBRCTX_CACHE/stock/<release>.
+#
+# dkms add and dkms build run on the host against the image's headers
+# (gcc-12, the compiler Debian built both kernels with): compiling the
+# C++ under TCG would take the guest many minutes. dkms install, modprobe
+# and the tests run in the guest, whose root is the host root under a
+# tmpfs overlay (qemu/stock-init.sh), with the host's DKMS tree copied in.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+release_of() { # SERIES: the newest stock release of SERIES in bookworm
+	case $1 in
+	6.1) apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-amd64$' |
+		sed 's/^linux-image-//' | sort -V | tail -n1 ;;
+	6.12) apt-cache pkgnames linux-image-6.12. | grep -E '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' |
+		sed 's/^linux-image-//' | sort -V | tail -n1 ;;
+	*) return 1 ;;
+	esac
+}
+
+fetch() { # SERIES
+	local rel d root common kbuild
+	rel=$(release_of "$1") || die "stock.sh: no series $1"
+	[ -n "$rel" ] || die "stock.sh: no stock image of $1 in the apt sources"
+	d=$LBRCTX_CACHE/stock/$rel
+	root=$d/root
+	if [ ! -f "$d/.unpacked" ]; then
+		rm -rf "$d"
+		mkdir -p "$d"
+		common=linux-headers-${rel%-amd64}-common
+		case $1 in
+		6.1) kbuild=linux-kbuild-6.1 ;;
+		*) kbuild=linux-kbuild-${rel%-amd64} ;;
+		esac
+		(cd "$d" && apt-get -o APT::Sandbox::User=root download -q "linux-image-$rel" \
+			"linux-headers-$rel" "$common" "$kbuild" >"$d/download.log" 2>&1) ||
+			die "stock.sh: download failed ($d/download.log)"
+		for p in "$d"/*.deb; do dpkg-deb -x "$p" "$root" || die "stock.sh: cannot unpack $p"; done
+		rm -f "$d"/*.deb
+		# The arch Makefile includes the common one by absolute path.
+		sed -i "s|^include /usr/src/|include $root/usr/src/|" "$root/usr/src/linux-headers-$rel/Makefile"
+		depmod -b "$root" "$rel" || die "stock.sh: depmod of $rel failed"
+		touch "$d/.unpacked"
+	fi
+	printf '%s %s\n' "$rel" "$d"
+}
+
+fails=0
+ok() { printf 'ok %s\n' "$1"; }
+fail() { printf 'FAIL %s: %s\n' "$1" "$2"; fails=$((fails + 1)); }
+
+check() { # SERIES
+	local rel d root hdr w ver
+	need_pkgs dkms gcc-12
+	read -r rel d <<<"$(fetch "$1")" || exit 1
+	root=$d/root
+	hdr=$root/usr/src/linux-headers-$rel
+	w=${STOCK_WORK:-$LBRCTX_TOP/artifacts/$rel-stock}
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
+	rm -rf "$w"
+	mkdir -p "$w/src" "$w/dkms"
+	stage_sources "$w/src/lbrctx-$ver"
+	cp "$LBRCTX_TOP/dkms.conf" "$w/src/lbrctx-$ver/"
+	local trees=(--sourcetree "$w/src" --dkmstree "$w/dkms")
+	if dkms add -m lbrctx -v "$ver" "${trees[@]}" >"$w/dkms-add.log" 2>&1 &&
+		dkms build -m lbrctx -v "$ver" -k "$rel" --kernelsourcedir "$hdr" "${trees[@]}" \
+			>"$w/dkms-build.log" 2>&1; then
+		ok stock_dkms_build
+	else
+		fail stock_dkms_build "see $w/dkms-build.log"
+		return
+	fi
+	# The test fixture (lbrctx_tchain.ko), against the same headers.
+	mkdir -p "$w/tests"
+	stage_sources "$w/tests/src"
+	if make -C "$w/tests/src" KDIR="$hdr" >"$w/tests/build.log" 2>&1; then
+		ok stock_test_modules_build
+	else
+		fail stock_test_modules_build "see $w/tests/build.log"
+		return
+	fi
+	build_tool "$w/lbrctx-tool"
+	build_tchain "$w/tchain"
+	local g=$w/guest rc
+	qemu/run.sh --kernel "$root/boot/vmlinuz-$rel" --stock "$root/lib/modules/$rel" "$hdr" \
+		--out "$g" --smp 4 --mem 3G --timeout "${STOCK_TIMEOUT:-1200}" \
+		--in "$w/tests/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in "$w/tchain" \
+		--in scripts/lbrctx-uprobes --in qemu/guest/stock.sh --in qemu/guest/e2e.sh \
+		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
+		--in qemu/guest/uprobe-table.txt --in qemu/guest/stress.sh \
+		--in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
+		-- "DKMS_TREE=$w/dkms LBRCTX_VERSION=$ver sh ./stock.sh" >"$w/guest.log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then ok stock_guest_run_clean; else
+		fail stock_guest_run_clean "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
+	fi
+	for f in stock e2e e2e-user stress; do
+		[ -f "$g/$f-results.txt" ] && sed "s/^\(ok\|FAIL\) /\1 $f:/" "$g/$f-results.txt"
+	done
+	cat "$g/stock-lines.txt" 2>/dev/null
+}
+
+# all SERIES...: check each; one "<release>-stock: N passed, N failed"
+# line each and the total, as make check prints its kernels.
+all() {
+	local s out p f tp=0 tf=0
+	for s in "$@"; do
+		out=$LBRCTX_TOP/artifacts/stock-$s.txt
+		mkdir -p "$LBRCTX_TOP/artifacts"
+		check "$s" >"$out" 2>"$out.err"
+		grep -E '^(FAIL|skip) |^(seed003|seed003u|pairs) ' "$out"
+		p=$(grep -c '^ok ' "$out") f=$(grep -c '^FAIL ' "$out")
+		echo "$(release_of "$s")-stock: $p passed, $f failed"
+		tp=$((tp + p)) tf=$((tf + f))
+	done
+	echo "$tp passed, $tf failed"
+	[ $tf -eq 0 ]
+}
+
+case ${1:-} in
+fetch) fetch "${2:?series}" ;;
+check) cd "$LBRCTX_TOP" && check "${2:?series}"; [ $fails -eq 0 ] ;;
+all) cd "$LBRCTX_TOP" && shift && all "${@:-6.1 6.12}" ;;
+*) die "usage: stock.sh fetch|check|all SERIES" ;;
+esac
