@@ -13,6 +13,8 @@
 #   make stress                       the long stress run on 7.x and 7.x debug
 #   make check-stock                  Debian's stock 6.1 and 6.12 images:
 #                                     dkms install, modprobe, the tests
+#   make deb                          the lbrctx-dkms Debian package
+#                                     (artifacts/deb), lintian-checked
 #   make bench                        benchmarks P1 to P5, in a guest
 #   make clean
 
@@ -57,8 +59,11 @@ demo:
 bench:
 	@scripts/bench.sh
 
+deb:
+	@scripts/deb.sh
+
 kernels:
 	@for s in 6.1 6.12 7.x; do scripts/kernels.sh build $$s default || exit 1; done
 	@for s in 7.x 6.1; do scripts/kernels.sh build $$s debug || exit 1; done
 
-.PHONY: all modules clean install check check-all check-stock stress demo bench kernels
+.PHONY: all modules clean install check check-all check-stock stress demo bench deb kernels

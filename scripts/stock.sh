@@ -100,6 +100,14 @@ check() { # SERIES
 	fi
 	build_tool "$w/lbrctx-tool"
 	build_tchain "$w/tchain"
+	# The Debian package the guest installs last (scripts/deb.sh).
+	local deb
+	if scripts/deb.sh "$w/deb" >"$w/deb.log" 2>&1; then
+		ok deb_builds_lintian_clean
+	else
+		fail deb_builds_lintian_clean "$(tail -n 3 "$w/deb.log" | tr '\n' ' ')"
+	fi
+	deb=$(ls "$w"/deb/lbrctx-dkms_*_all.deb 2>/dev/null | head -n1)
 	local g=$w/guest rc
 	qemu/run.sh --kernel "$root/boot/vmlinuz-$rel" --stock "$root/lib/modules/$rel" "$hdr" \
 		--out "$g" --smp 4 --mem 3G --timeout "${STOCK_TIMEOUT:-1200}" \
@@ -107,7 +115,7 @@ check() { # SERIES
 		--in scripts/lbrctx-uprobes --in qemu/guest/stock.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
 		--in qemu/guest/uprobe-table.txt --in qemu/guest/stress.sh \
-		--in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt \
+		--in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt ${deb:+--in "$deb"} \
 		-- "DKMS_TREE=$w/dkms LBRCTX_VERSION=$ver sh ./stock.sh" >"$w/guest.log" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then ok stock_guest_run_clean; else
@@ -139,6 +147,6 @@ all() {
 case ${1:-} in
 fetch) fetch "${2:?series}" ;;
 check) cd "$LBRCTX_TOP" && check "${2:?series}"; [ $fails -eq 0 ] ;;
-all) cd "$LBRCTX_TOP" && shift && all "${@:-6.1 6.12}" ;;
+all) cd "$LBRCTX_TOP" && shift && { [ $# -gt 0 ] || set -- 6.1 6.12; } && all "$@" ;;
 *) die "usage: stock.sh fetch|check|all SERIES" ;;
 esac

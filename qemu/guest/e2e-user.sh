@@ -84,31 +84,37 @@ chain_in() {
 		{ i = (w == want[1]) ? 1 : 0 }
 		END { exit !found }' "$1"
 }
-# report OUT ARGS...: perf report ARGS into OUT. perf 6.1 crashes now and
-# then on a system-wide LBR call-graph record (a general protection fault in
-# perf itself, seen once on 7.3.4): the crash's output is kept (OUT.crash)
-# and the report run once more.
+# report OUT DATA FALLBACK ARGS...: perf report -i DATA ARGS into OUT.
+# perf 6.1 itself crashes now and then on a system-wide LBR call-graph
+# record (a general protection fault in perf, seen on 6.12 and 7.3.4, twice
+# on the same file): perf reads entries[0] of every branch stack
+# (lbr_callchain_add_lbr_ip), also of the empty ones that the -a record's
+# unprobed programs have. The crash's output (OUT.crash) and the data file
+# are kept, and the report is made of FALLBACK (the per-process record,
+# where only tchain's startup has empty stacks) instead.
 report() {
-	_o=$1
-	shift
-	$PERF report "$@" >$_o 2>&1
+	_o=$1 _d=$2 _f=$3
+	shift 3
+	$PERF report -i $_d "$@" >$_o 2>&1
 	_rc=$?
 	if [ $_rc -ge 128 ]; then
 		mv $_o $_o.crash
-		echo "perf report $* exited $_rc" >>$_o.crash
-		$PERF report "$@" >$_o 2>&1
+		echo "perf report -i $_d $* exited $_rc; reporting $_f instead" >>$_o.crash
+		cp $_d $art/ 2>/dev/null
+		$PERF report -i $_f "$@" >$_o 2>&1
 	fi
 }
 # perf report, callee first (the default) and caller first (-G, -g caller).
-# -g ...,0: every call graph, however small its share (f3's is under the
-# default 0.5% on the debug kernels).
-report $art/report-callee.txt -i $work/u-system-wide.data --stdio --no-children -g graph,0,callee \
+# Callee first, fractal: each branch's share of its parent, so f3's chain
+# shows at the default 0.5% however small f3's share of all samples (under
+# 0.5% on the debug kernels). Caller first, -g ...,0: every call graph.
+report $art/report-callee.txt $work/u-system-wide.data $work/u-per-process.data --stdio --no-children -g fractal,0.5,callee \
 	--comm tchain
 chain_in $art/report-callee.txt f3 f2 f1 main
 check perf_report_shows_the_user_chain_callee_first $? "$(grep -m1 -A6 '\[\.\] f3' $art/report-callee.txt | tr '\n' ' ')"
 chain_in $art/ureport-system-wide.txt main f1 f2 f3
 check perf_report_caller_graph_shows_main_f1_f2_f3 $? "$(grep -m1 -A8 '\[\.\] f3' $art/ureport-system-wide.txt | tr '\n' ' ')"
-report $art/report-caller.txt -i $work/u-system-wide.data --stdio --no-children -g graph,0,caller \
+report $art/report-caller.txt $work/u-system-wide.data $work/u-per-process.data --stdio --no-children -g graph,0,caller \
 	--comm tchain
 chain_in $art/report-caller.txt main f1 f2 f3
 check perf_report_g_caller_symbolizes $? "$(grep -m1 -A8 '\[\.\] f3' $art/report-caller.txt | tr '\n' ' ')"

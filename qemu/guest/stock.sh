@@ -5,6 +5,7 @@
 # line and taint, then the perf end-to-end and user-space tests and the
 # hardening run with the module dkms installed. Writes stock-results.txt
 # ("ok NAME" / "FAIL NAME: why") and stock-lines.txt (the seed003 lines).
+# Last, the lbrctx-dkms package: apt install, modprobe, apt remove.
 set -u
 out=$(pwd)
 RESULTS=$out/stock-results.txt
@@ -79,4 +80,43 @@ grep lbrctx /proc/modules >modules-after.txt
 expect modules_unload_cleanly "still loaded: $(cat modules-after.txt)" [ ! -s modules-after.txt ]
 ls /sys/kernel/slab 2>/dev/null | grep lbrctx >slabs-after.txt
 expect caches_destroyed_on_unload "left: $(cat slabs-after.txt)" [ ! -s slabs-after.txt ]
+
+# 4. The Debian package, as a user installs it: the dkms-installed module
+# goes first (dkms remove), then apt builds lbrctx.ko in this guest
+# (dh-dkms's postinst: dkms add, build, install), modprobe loads it, and
+# apt remove leaves nothing in /lib/modules or the DKMS tree.
+deb=$(ls ./lbrctx-dkms_*_all.deb 2>/dev/null | head -n1)
+if [ -z "$deb" ]; then
+	fail deb_present "no lbrctx-dkms_*_all.deb beside stock.sh"
+	exit 0
+fi
+dkms remove lbrctx/$LBRCTX_VERSION --all >$art/dkms-remove.log 2>&1
+check dkms_remove $? "$(tail -n 3 $art/dkms-remove.log | tr '\n' ' ')"
+rm -rf /var/lib/dkms/lbrctx
+t0=$(date +%s)
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$deb" >$art/apt-install.log 2>&1
+check apt_install_deb $? "$(tail -n 5 $art/apt-install.log | tr '\n' ' ')"
+echo "deb_install_seconds=$(( $(date +%s) - t0 ))" >>facts
+dkms status >$art/dkms-status-deb.txt 2>&1
+grep -q "lbrctx/$LBRCTX_VERSION, $rel, x86_64: installed" $art/dkms-status-deb.txt
+check deb_dkms_status_installed $? "$(cat $art/dkms-status-deb.txt)"
+v=$(modinfo -F version lbrctx 2>&1)
+expect deb_modinfo_version "version '$v'" [ "$v" = "$LBRCTX_VERSION" ]
+dmesg -c >/dev/null
+modprobe lbrctx
+check deb_modprobe_lbrctx $? "modprobe lbrctx failed"
+dmesg >$art/dmesg-load-deb.log
+grep -q "lbrctx: branch source: $want " $art/dmesg-load-deb.log
+check "deb_load_line_names_${want}_source" $? "$(grep 'lbrctx:' $art/dmesg-load-deb.log | head -n 3 | tr '\n' ' ')"
+perf stat -x, -e lbrctx/branches/ -- true >$art/deb-stat.txt 2>&1
+grep -q 'lbrctx/branches/' $art/deb-stat.txt
+check deb_module_counts "$?" "$(tail -n 2 $art/deb-stat.txt | tr '\n' ' ')"
+modprobe -r lbrctx
+check deb_modprobe_r $? "modprobe -r lbrctx failed"
+DEBIAN_FRONTEND=noninteractive apt-get remove -y lbrctx-dkms >$art/apt-remove.log 2>&1
+check apt_remove_deb $? "$(tail -n 5 $art/apt-remove.log | tr '\n' ' ')"
+find /lib/modules/$rel -name 'lbrctx*' >$art/left-modules.txt 2>/dev/null
+expect apt_remove_leaves_no_module "left: $(cat $art/left-modules.txt)" [ ! -s $art/left-modules.txt ]
+ls -d /var/lib/dkms/lbrctx /usr/src/lbrctx-$LBRCTX_VERSION >$art/left-dkms.txt 2>/dev/null
+expect apt_remove_leaves_no_dkms_tree "left: $(cat $art/left-dkms.txt)" [ ! -s $art/left-dkms.txt ]
 exit 0

@@ -7,7 +7,7 @@
  * switches. Run several under `taskset -c 0` and record them with
  * `perf record -e lbrctx/callstack/ --call-graph lbr`.
  *
- *   tchain [ROUNDS [SPIN_US [a|b|- [REPEAT]]]]   default 40 rounds of 300 us, once
+ *   tchain [ROUNDS [SPIN_US [a|b|- [REPEAT [STOPFILE]]]]]   default 40 rounds of 300 us, once
  *
  * With "a" or "b", main calls the chain through mark_a() or mark_b(): the
  * isolation test's markers, which tell two instances' records apart.
@@ -17,6 +17,7 @@
  *   gcc -O1 -g -fno-omit-frame-pointer -fno-inline -o tchain tchain.c
  */
 #include <stdlib.h>
+#include <unistd.h>
 #include <time.h>
 
 static unsigned long long seed = 88172645463325252ULL;
@@ -83,9 +84,11 @@ int main(int argc, char **argv)
 	int spin_us = argc > 2 ? atoi(argv[2]) : 300;
 	char mark = argc > 3 ? argv[3][0] : 0;
 	int repeat = argc > 4 ? atoi(argv[4]) : 1;
+	/* STOPFILE: after the REPEAT runs, go on until that file exists. */
+	const char *stop = argc > 5 ? argv[5] : 0;
 	unsigned long long v = 0;
 
-	for (int i = 0; i < repeat; i++) {
+	for (int i = 0; i < repeat || (stop && access(stop, F_OK) != 0); i++) {
 		if (mark == 'a')
 			v += mark_a(rounds, spin_us);
 		else if (mark == 'b')
