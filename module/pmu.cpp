@@ -842,6 +842,34 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 		return;
 	}
 	k::RcuReadGuard rcu;
+	u32 configured = c->units.configured();
+	/*
+	 * One configuration, the common case: its unit and the XSAVE area,
+	 * without the search for an area (save() and restore() do the rest).
+	 */
+	if (configured && !(configured & (configured - 1)) && c->units.active() == configured) {
+		u32 s = __builtin_ctz(configured);
+		lbr::Unit &u = c->units.slot(s).unit;
+		if (TaskData *td = m_store->lookup(prev)) {
+			if (!(td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR) ||
+			    area_holds(td->lbr.lbr, lbr::config_of(u))) {
+				u.save(td->lbr.lbr, td->lbr.slots());
+				td->lbr.header.xstate_bv = LBRCTX_K_XFEATURE_MASK_LBR;
+			} else {
+				save(c, td, s);
+			}
+			n[static_cast<u32>(Kind::Saves)]++;
+		}
+		TaskData *td = m_store->lookup(next);
+		bool restored;
+		if (td && (td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR) &&
+		    area_holds(td->lbr.lbr, lbr::config_of(u)))
+			restored = u.restore_if_compatible(td->lbr.lbr, td->lbr.slots());
+		else
+			restored = restore(c, td, s);
+		n[static_cast<u32>(restored ? Kind::Restores : Kind::Resets)]++;
+		return;
+	}
 	if (TaskData *td = m_store->lookup(prev)) {
 		for (u32 m = c->units.active(); m; m &= m - 1)
 			save(c, td, __builtin_ctz(m));
@@ -849,9 +877,8 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 	}
 	TaskData *td = m_store->lookup(next);
 	bool restored = false;
-	for (u32 s = 0; s < kUnits; s++)
-		if (c->units.slot(s).configured)
-			restored |= restore(c, td, s);
+	for (u32 m = configured; m; m &= m - 1)
+		restored |= restore(c, td, __builtin_ctz(m));
 	n[static_cast<u32>(restored ? Kind::Restores : Kind::Resets)]++;
 }
 

@@ -46,6 +46,8 @@ public:
 	const Slot &slot(u32 i) const { return m_slots[i]; }
 	/* Slots with users: the units that record. */
 	u32 active() const { return m_active; }
+	/* Slots with a configuration: the units a switch saves and restores. */
+	u32 configured() const { return m_configured; }
 
 	/* The configured slot of @c, or -1. */
 	int find(const Config &c) const
@@ -137,11 +139,13 @@ private:
 		sl.unit.set_depth(c.depth); /* clears the records, as the MSR write does */
 		sl.unit.set_ctl(c.ctl);
 		sl.configured = true;
+		m_configured |= 1u << s;
 		sl.since = now;
 	}
 
 	Slot m_slots[N]{};
 	u32 m_active = 0;
+	u32 m_configured = 0;
 };
 
 } // namespace lbrctx::lbr
