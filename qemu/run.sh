@@ -84,8 +84,10 @@ if [ -n "$stock_mod" ]; then
 	done
 	base=$(dirname "$(dirname "$(dirname "$stock_mod")")")
 	: >"$rd/modules.order"
-	for m in $(modprobe -d "$base" -S "$rel" --show-depends virtio_pci 9pnet_virtio 9p overlay |
-		awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++'); do
+	# One module per --show-depends: further names would be its parameters.
+	for m in $(for n in virtio_pci 9pnet_virtio 9p overlay; do
+		modprobe -d "$base" -S "$rel" --show-depends "$n"
+	done | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++'); do
 		case $m in
 		*.xz) xz -dc "$m" >"$rd/modules/$(basename "${m%.xz}")" ;;
 		*) cp "$m" "$rd/modules/" ;;

@@ -20,8 +20,17 @@ while read -r m; do
 	insmod /modules/$m || echo "stock-init: insmod $m failed" >/dev/console
 done </modules.order
 mkdir -p /lower /rw /newroot
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro lbrctx-root /lower ||
-	{ echo "stock-init: cannot mount the host root" >/dev/console; reboot -f; }
+# The virtio devices are probed after insmod returns: wait for the tag.
+i=0
+until mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro lbrctx-root /lower 2>/dev/null; do
+	i=$((i + 1))
+	if [ $i -ge 100 ]; then
+		echo "stock-init: cannot mount the host root; modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')" >/dev/console
+		ls /sys/bus/virtio/devices/ >/dev/console 2>&1
+		reboot -f
+	fi
+	sleep 0.1
+done
 mount -t tmpfs -o size=75% tmpfs /rw
 mkdir -p /rw/root/u /rw/root/w /rw/mod/u /rw/mod/w
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/root/u,workdir=/rw/root/w /newroot ||

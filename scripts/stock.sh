@@ -110,7 +110,7 @@ check() { # SERIES
 	deb=$(ls "$w"/deb/lbrctx-dkms_*_all.deb 2>/dev/null | head -n1)
 	local g=$w/guest rc
 	qemu/run.sh --kernel "$root/boot/vmlinuz-$rel" --stock "$root/lib/modules/$rel" "$hdr" \
-		--out "$g" --smp 4 --mem 3G --timeout "${STOCK_TIMEOUT:-1200}" \
+		--out "$g" --smp 4 --mem 3G --timeout "${STOCK_TIMEOUT:-2700}" \
 		--in "$w/tests/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in "$w/tchain" \
 		--in scripts/lbrctx-uprobes --in qemu/guest/stock.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \

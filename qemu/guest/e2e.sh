@@ -82,8 +82,15 @@ check perf_script_shows_symbolized_chain $? \
 	"no f1->f2 or vfs_read entry in $(head -c 300 $work/script-system-wide.txt | tr '\n' ' ')"
 $PERF report -i $work/system-wide.data --branch-history --stdio --no-children \
 	>$art/report-branch-history.txt 2>&1
-grep -q 'lbrctx_tchain_f' $art/report-branch-history.txt
-check perf_report_branch_history_symbolizes $? "$(head -n 5 $art/report-branch-history.txt | tr '\n' ' ')"
+if [ -n "${STOCK:-}" ] && grep -q '^addr2line /proc/kcore: could not read first record' $art/report-branch-history.txt &&
+	! grep -q 'lbrctx_tchain_f' $art/report-branch-history.txt; then
+	# Seen on Debian's 6.1 image: no vmlinux, so perf reads kernel
+	# srclines through addr2line on /proc/kcore, fails and prints nothing.
+	skip perf_report_branch_history_symbolizes "stock kernel without a vmlinux: perf's addr2line on /proc/kcore fails (report-branch-history.txt)"
+else
+	grep -q 'lbrctx_tchain_f' $art/report-branch-history.txt
+	check perf_report_branch_history_symbolizes $? "$(head -n 5 $art/report-branch-history.txt | tr '\n' ' ')"
+fi
 
 for m in per-process system-wide system-wide-nosave; do
 	eval "n=\$$(echo $m | sed 's/per-process/pp/; s/system-wide-nosave/ns/; s/system-wide/sw/')_n"

@@ -110,6 +110,10 @@ settle privilege "$base"
 # mark_a on the same CPU, with a system-wide event keeping the unit
 # recording while A runs. No branch stack of B may hold A's marker; B's own
 # must be there.
+# The markers by exact name: the kretprobe source (stock 6.1) takes no globs
+# and its default set does not hold them.
+iso_probes=$(cat $D/probes)
+echo 'vfs_read,vfs_write,lbrctx_tchain_mark_a,lbrctx_tchain_mark_a_leaf,lbrctx_tchain_mark_b,lbrctx_tchain_mark_b_leaf' >$D/probes
 echo 1 >/proc/sys/kernel/perf_event_paranoid
 rm -f /tmp/work/iso-stop
 perf stat -a -e lbrctx/branches/ -o $art/iso-sw.txt -- \
@@ -133,6 +137,7 @@ expect isolation_own_marker_seen "no sample holds mark_b" [ "$nb" -gt 0 ]
 expect isolation_no_foreign_marker "$na samples of B hold A's mark_a" [ "$na" -eq 0 ]
 echo "isolation samples_with_b=$nb samples_with_a=$na" >$art/isolation.txt
 echo -1 >/proc/sys/kernel/perf_event_paranoid
+echo "$iso_probes" >$D/probes
 settle isolation "$base"
 
 # 4. Fork/exit storm (at least $secs s and 1200 threads, at most 180 s)
