@@ -125,7 +125,7 @@ check_modinfo() {
 	t_check modinfo_describes_every_parameter $((nparam == 0 || nparam != ndesc)) \
 		"$nparam module_param, $ndesc described: $(modinfo -F parm "$W/src/lbrctx.ko" | tr '\n' ' ')"
 	mver=$(modinfo -F version "$W/src/lbrctx.ko")
-	dver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
+	dver=$(dkms_version)
 	t_expect module_version_is_dkms_version "modinfo '$mver', dkms.conf '$dver'" \
 		test -n "$mver" -a "$mver" = "$dver"
 }

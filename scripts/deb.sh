@@ -14,7 +14,7 @@ set -uo pipefail
 
 out=${1:-$LBRCTX_TOP/artifacts/deb}
 need_pkgs debhelper dh-dkms dpkg-dev lintian
-ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
+ver=$(dkms_version)
 [ -n "$ver" ] || die "deb.sh: no PACKAGE_VERSION in dkms.conf"
 cver=$(dpkg-parsechangelog -l "$LBRCTX_TOP/debian/changelog" -S Version)
 [ "$cver" = "$ver" ] || die "deb.sh: debian/changelog is at $cver, dkms.conf at $ver"

@@ -21,7 +21,7 @@ ok() { printf 'ok %s\n' "$1"; }
 fail() { printf 'FAIL %s: %s\n' "$1" "$2"; fails=$((fails + 1)); }
 
 need_pkgs dkms linux-headers-amd64 gcc-12
-ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
+ver=$(dkms_version)
 [ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
 
 rm -rf "$w"

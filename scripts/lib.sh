@@ -68,6 +68,11 @@ run_with_progress() {
 	log "$label done in $(( $(date +%s) - start ))s"
 }
 
+# dkms_version: PACKAGE_VERSION of dkms.conf (debian/changelog must agree).
+dkms_version() {
+	sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf"
+}
+
 # Copy the module sources into DIR, leaving build products behind.
 stage_sources() {
 	mkdir -p "$1"

@@ -75,7 +75,7 @@ check() { # SERIES
 	root=$d/root
 	hdr=$root/usr/src/linux-headers-$rel
 	w=${STOCK_WORK:-$LBRCTX_TOP/artifacts/$rel-stock}
-	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$LBRCTX_TOP/dkms.conf")
+	ver=$(dkms_version)
 	rm -rf "$w"
 	mkdir -p "$w/src" "$w/dkms"
 	stage_sources "$w/src/lbrctx-$ver"

@@ -20,6 +20,26 @@ dmesg >boot-dmesg.log
 taint0=$(cat /proc/sys/kernel/tainted)
 expect stock_kernel_boots_untainted "tainted=$taint0" [ "$taint0" = 0 ]
 
+# dkms_installed PREFIX FILE: dkms status (into FILE) lists lbrctx as
+# installed for this kernel, and modinfo finds that version.
+dkms_installed() {
+	dkms status >$2 2>&1
+	grep -q "lbrctx/$LBRCTX_VERSION, $rel, x86_64: installed" $2
+	check ${1}dkms_status_installed $? "$(cat $2)"
+	v=$(modinfo -F version lbrctx 2>&1)
+	expect ${1}modinfo_version "version '$v'" [ "$v" = "$LBRCTX_VERSION" ]
+}
+# modprobe_loads PREFIX LOG: modprobe lbrctx, its dmesg in LOG, and the
+# load line naming the branch source $want.
+modprobe_loads() {
+	dmesg -c >/dev/null
+	modprobe lbrctx
+	check ${1}modprobe_lbrctx $? "modprobe lbrctx failed"
+	dmesg >$2
+	grep -q "lbrctx: branch source: $want " $2
+	check "${1}load_line_names_${want}_source" $? "$(grep 'lbrctx:' $2 | head -n 3 | tr '\n' ' ')"
+}
+
 # 1. dkms install: the host built lbrctx/$LBRCTX_VERSION for this release
 # into $DKMS_TREE (dkms add, dkms build); install it from a copy of that
 # tree, as dkms install does after a build.
@@ -28,13 +48,9 @@ cp -a $DKMS_TREE/lbrctx /var/lib/dkms/
 dkms status >$art/dkms-status-before.txt 2>&1
 dkms install lbrctx/$LBRCTX_VERSION -k $rel >$art/dkms-install.log 2>&1
 check dkms_install $? "$(tail -n 3 $art/dkms-install.log | tr '\n' ' ')"
-dkms status >$art/dkms-status.txt 2>&1
-grep -q "lbrctx/$LBRCTX_VERSION, $rel, x86_64: installed" $art/dkms-status.txt
-check dkms_status_installed $? "$(cat $art/dkms-status.txt)"
+dkms_installed "" $art/dkms-status.txt
 ko=$(modinfo -n lbrctx 2>/dev/null)
 expect module_in_updates "modinfo -n: '$ko'" sh -c "echo '$ko' | grep -q '^/lib/modules/$rel/updates/'"
-v=$(modinfo -F version lbrctx 2>&1)
-expect modinfo_version "version '$v'" [ "$v" = "$LBRCTX_VERSION" ]
 vm=$(modinfo -F vermagic lbrctx 2>&1)
 expect modinfo_vermagic_is_this_kernel "vermagic '$vm'" [ "${vm%% *}" = "$rel" ]
 
@@ -43,12 +59,7 @@ expect modinfo_vermagic_is_this_kernel "vermagic '$vm'" [ "${vm%% *}" = "$rel" ]
 # tree (O, 4096) and unsigned (E, 8192), exactly.
 want=kretprobe
 grep -q '^CONFIG_FPROBE=y' /lib/modules/$rel/build/.config && want=fprobe
-dmesg -c >/dev/null
-modprobe lbrctx
-check modprobe_lbrctx $? "modprobe lbrctx failed"
-dmesg >$art/dmesg-load.log
-grep -q "lbrctx: branch source: $want " $art/dmesg-load.log
-check "load_line_names_${want}_source" $? "$(grep 'lbrctx:' $art/dmesg-load.log | head -n 3 | tr '\n' ' ')"
+modprobe_loads "" $art/dmesg-load.log
 t=$(cat /proc/sys/kernel/tainted)
 expect taint_is_out_of_tree_and_unsigned_only "tainted=$t (want 12288: O and E)" [ "$t" = 12288 ]
 grep -q 'lbrctx: module verification failed: signature and/or required key missing' $art/dmesg-load.log
@@ -100,17 +111,8 @@ t0=$(date +%s)
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$deb" >$art/apt-install.log 2>&1
 check apt_install_deb $? "$(tail -n 5 $art/apt-install.log | tr '\n' ' ')"
 echo "deb_install_seconds=$(( $(date +%s) - t0 ))" >>facts
-dkms status >$art/dkms-status-deb.txt 2>&1
-grep -q "lbrctx/$LBRCTX_VERSION, $rel, x86_64: installed" $art/dkms-status-deb.txt
-check deb_dkms_status_installed $? "$(cat $art/dkms-status-deb.txt)"
-v=$(modinfo -F version lbrctx 2>&1)
-expect deb_modinfo_version "version '$v'" [ "$v" = "$LBRCTX_VERSION" ]
-dmesg -c >/dev/null
-modprobe lbrctx
-check deb_modprobe_lbrctx $? "modprobe lbrctx failed"
-dmesg >$art/dmesg-load-deb.log
-grep -q "lbrctx: branch source: $want " $art/dmesg-load-deb.log
-check "deb_load_line_names_${want}_source" $? "$(grep 'lbrctx:' $art/dmesg-load-deb.log | head -n 3 | tr '\n' ' ')"
+dkms_installed deb_ $art/dkms-status-deb.txt
+modprobe_loads deb_ $art/dmesg-load-deb.log
 perf stat -x, -e lbrctx/branches/ -- true >$art/deb-stat.txt 2>&1
 grep -q 'lbrctx/branches/' $art/deb-stat.txt
 check deb_module_counts "$?" "$(tail -n 2 $art/deb-stat.txt | tr '\n' ' ')"
