@@ -12,6 +12,7 @@
  *       live objects; it must not grow with the count
  */
 #include <lbrctx/atomic.h>
+#include <lbrctx/kunit_api.h>
 #include <lbrctx/store.h>
 
 #include "khelpers.h"
@@ -120,25 +121,132 @@ u64 lookup_ns(int n)
 	return (t1 - t0) / kLookups;
 }
 
+/*
+ * The switch path's lookup: lookup_here() (interrupts off, this CPU's
+ * cache of recent objects) over a working set of 4 of the @n tasks, the
+ * few a CPU switches between, with @n objects live.
+ */
+u64 switch_lookup_ns(int n)
+{
+	constexpr int kLookups = 1 << 20;
+	constexpr int kBatch = 1024;
+	void *set[4];
+	for (int k = 0; k < 4; k++)
+		set[k] = g_threads[k * (n / 4)];
+	u64 found = 0;
+	u64 t0 = lbrctx_kt_ktime_ns();
+	for (int done = 0; done < kLookups; done += kBatch) {
+		{
+			k::IrqSave irqs;
+			for (int j = 0; j < kBatch; j++)
+				found += g_store.lookup_here(k::Task(set[j & 3])) != nullptr;
+		}
+		lbrctx_kt_yield();
+	}
+	u64 t1 = lbrctx_kt_ktime_ns();
+	if (found != static_cast<u64>(kLookups))
+		lbrctx_err("bench: %llu of %d switch lookups missed\n", kLookups - found, kLookups);
+	return (t1 - t0) / kLookups;
+}
+
+/* The same working set through the core's task_struct::perf_ctx_data (store=upstream). */
+u64 upstream_lookup_ns(int n)
+{
+	constexpr int kLookups = 1 << 20;
+	constexpr int kBatch = 1024;
+	void *cache = lbrctx_kunit_upstream_cache();
+	void *set[4];
+	for (int k = 0; k < 4; k++)
+		set[k] = g_threads[k * (n / 4)];
+	u64 found = 0;
+	u64 t0 = lbrctx_kt_ktime_ns();
+	for (int done = 0; done < kLookups; done += kBatch) {
+		{
+			k::IrqSave irqs;
+			k::RcuReadGuard rcu;
+			for (int j = 0; j < kBatch; j++)
+				found += lbrctx_shim_task_ctx_data(set[j & 3], cache) != nullptr;
+		}
+		lbrctx_kt_yield();
+	}
+	u64 t1 = lbrctx_kt_ktime_ns();
+	if (found != static_cast<u64>(kLookups))
+		lbrctx_err("bench: %llu of %d upstream lookups missed\n", kLookups - found, kLookups);
+	return (t1 - t0) / kLookups;
+}
+
+/*
+ * The first CPU-wide lbrctx event through perf (perf_event_create_kernel_counter(),
+ * as perf_event_open() runs it) under store=@mode: its latency (*ns) and
+ * the slab bytes it added (*bytes). @during runs while it is open.
+ */
+template <class F> bool open_global(const char *mode, u64 *ns, u64 *bytes, F during)
+{
+	if (int ret = lbrctx_shim_store_set(mode)) {
+		lbrctx_err("bench: store=%s: %d\n", mode, ret);
+		return false;
+	}
+	lbrctx_kattr a{};
+	a.type = lbrctx_kunit_pmu_type();
+	a.config = 1ull << 8; /* callstack, counting */
+	int err = 0;
+	u64 s0 = lbrctx_kt_slab_unreclaimable_bytes();
+	u64 t0 = lbrctx_kt_ktime_ns();
+	void *ev = lbrctx_kt_counter_create(&a, 0, nullptr, &err);
+	u64 t1 = lbrctx_kt_ktime_ns();
+	u64 s1 = lbrctx_kt_slab_unreclaimable_bytes();
+	if (!ev) {
+		lbrctx_err("bench: store=%s: CPU-wide event: %d\n", mode, err);
+		(void)lbrctx_shim_store_set("lbrctx");
+		return false;
+	}
+	during();
+	lbrctx_kt_counter_release(ev);
+	lbrctx_shim_rcu_barrier();
+	*ns = t1 - t0;
+	*bytes = s1 > s0 ? s1 - s0 : 0;
+	return true;
+}
+
+int run();
+
 } // namespace
 
 extern "C" int lbrctx_bench_run(void) noexcept
 {
 	if (int ret = g_store.init("lbrctx_bench_task_data").error())
 		return ret;
-	int ret = run();
+	/*
+	 * This module's own probe, registered first: on 7.x fprobe runs on
+	 * function graph, whose first user gives every task a return stack;
+	 * threads started after that get theirs at fork, outside the figures.
+	 */
+	int ret = lbrctx_bench_k1_floor_start("lbrctx_tchain_cost_floor");
+	if (ret) {
+		lbrctx_err("bench: probe: %d\n", ret);
+	} else {
+		ret = run();
+		u64 e, x;
+		lbrctx_bench_k1_floor_stop(&e, &x);
+	}
+	(void)lbrctx_shim_store_set("lbrctx");
 	g_store.shutdown();
 	return ret;
 }
 
 namespace {
 
+/* @x microseconds as milliseconds with three decimals. */
+#define MS3(x) (x) / 1000, (x) % 1000
+
 int run()
 {
 	const int sizes[] = {1000, 10000, 20000};
-	u64 attach_ms_x1000[3];
-	u64 mem_total = 0;
-	u64 lookup_10k = 0;
+	bool upstream = lbrctx_shim_upstream_store();
+	u64 attach_us[3];
+	u64 perf_us[3] = {}, up_us[3] = {};
+	u64 mem_total = 0, perf_bytes = 0, up_bytes = 0;
+	u64 table_10k = 0, lookup_10k = 0, up_lookup_10k = 0, table_bytes = 0;
 
 	for (int s = 0; s < 3; s++) {
 		int n = spawn(sizes[s]);
@@ -147,17 +255,42 @@ int run()
 			stop(n);
 			return -LBRCTX_K_ENOMEM;
 		}
-		u64 t[kRounds];
+		u64 t[kRounds], pt[kRounds], ut[kRounds], pb[kRounds], ub[kRounds];
 		for (int r = 0; r < kRounds; r++) {
 			u64 slab0 = lbrctx_kt_slab_unreclaimable_bytes();
 			t[r] = attach_global_ns();
-			if (sizes[s] == 10000 && r == 0)
+			if (sizes[s] == 10000 && r == 0) {
 				mem_total = lbrctx_kt_slab_unreclaimable_bytes() - slab0;
-			if (sizes[s] == 10000 && r == kRounds - 1)
-				lookup_10k = lookup_ns(n);
+				table_bytes = g_store.stats().table_bytes;
+			}
+			if (sizes[s] == 10000 && r == kRounds - 1) {
+				table_10k = lookup_ns(n);
+				lookup_10k = switch_lookup_ns(n);
+			}
 			detach_global();
+			/* The same walk through perf, lbrctx's store and the core's, in alternating order. */
+			pt[r] = ut[r] = pb[r] = ub[r] = 0;
+			for (int k = 0; k < (upstream ? 2 : 1); k++) {
+				bool up = upstream && (r + k) % 2 == 1;
+				bool last = sizes[s] == 10000 && r == kRounds - 1;
+				bool ok = up ? open_global("upstream", &ut[r], &ub[r], [&] {
+					if (last)
+						up_lookup_10k = upstream_lookup_ns(n);
+				})
+					     : open_global("lbrctx", &pt[r], &pb[r], [] {});
+				if (!ok) {
+					stop(n);
+					return -LBRCTX_K_EIO;
+				}
+			}
 		}
-		attach_ms_x1000[s] = median(t, kRounds) / 1000; /* microseconds */
+		attach_us[s] = median(t, kRounds) / 1000;
+		perf_us[s] = median(pt, kRounds) / 1000;
+		up_us[s] = median(ut, kRounds) / 1000;
+		if (sizes[s] == 10000) {
+			perf_bytes = median(pb, kRounds);
+			up_bytes = median(ub, kRounds);
+		}
 		stop(n);
 	}
 
@@ -168,28 +301,96 @@ int run()
 		if (!r.is_error())
 			g_store.give_to_task(r.release_value());
 	}
-	u64 lookup_100 = lookup_ns(n);
+	u64 table_100 = lookup_ns(n);
+	u64 lookup_100 = switch_lookup_ns(n);
+	u64 up_lookup_100 = 0, ns, bytes;
+	if (upstream &&
+	    !open_global("upstream", &ns, &bytes, [&] { up_lookup_100 = upstream_lookup_ns(n); })) {
+		stop(n);
+		return -LBRCTX_K_EIO;
+	}
+	(void)lbrctx_shim_store_set("lbrctx");
 	stop(n); /* the exits drop the tasks' references */
 	lbrctx_shim_rcu_barrier();
 
 	u64 ideal = 10000ULL * sizeof(TaskData);
 	Fixed3 mem_ratio = ratio(mem_total, ideal);
+	/* Breakdown: the objects, the hash table's buckets, and the rest (slab page tails, other slabs). */
+	u64 rest = mem_total > ideal + table_bytes ? mem_total - ideal - table_bytes : 0;
+	Fixed3 pu = ratio(perf_bytes, up_bytes);
 	lbrctx_info(
-		"P2 bytes_per_task=%llu object_size=%u total_10k=%llu ideal_10k=%llu ratio=%llu.%03u\n",
+		"P2 bytes_per_task=%llu object_size=%u total_10k=%llu ideal_10k=%llu ratio=%llu.%03u objects_10k=%llu table_10k=%llu rest_10k=%llu perf_bytes_per_task=%llu upstream_bytes_per_task=%llu ratio_to_upstream=%llu.%03u\n",
 		mem_total / 10000, static_cast<u32>(sizeof(TaskData)), mem_total, ideal,
-		mem_ratio.whole, mem_ratio.frac);
-	Fixed3 lin = ratio(attach_ms_x1000[2], attach_ms_x1000[1]);
+		mem_ratio.whole, mem_ratio.frac, ideal, table_bytes, rest, perf_bytes / 10000,
+		up_bytes / 10000, pu.whole, pu.frac);
+	Fixed3 lin = ratio(attach_us[2], attach_us[1]);
+	Fixed3 uplin = ratio(up_us[2], up_us[1]);
+	Fixed3 vs = ratio(perf_us[1], up_us[1]);
 	lbrctx_info(
-		"P3 attach_1k_ms=%llu.%03llu attach_10k_ms=%llu.%03llu attach_20k_ms=%llu.%03llu ratio_20k_10k=%llu.%03u\n",
-		attach_ms_x1000[0] / 1000, attach_ms_x1000[0] % 1000, attach_ms_x1000[1] / 1000,
-		attach_ms_x1000[1] % 1000, attach_ms_x1000[2] / 1000, attach_ms_x1000[2] % 1000,
-		lin.whole, lin.frac);
+		"P3 attach_1k_ms=%llu.%03llu attach_10k_ms=%llu.%03llu attach_20k_ms=%llu.%03llu ratio_20k_10k=%llu.%03u perf_open_10k_ms=%llu.%03llu upstream_open_1k_ms=%llu.%03llu upstream_open_10k_ms=%llu.%03llu upstream_open_20k_ms=%llu.%03llu upstream_ratio_20k_10k=%llu.%03u ratio_to_upstream_10k=%llu.%03u perf_open_20k_ms=%llu.%03llu\n",
+		MS3(attach_us[0]), MS3(attach_us[1]), MS3(attach_us[2]), lin.whole, lin.frac,
+		MS3(perf_us[1]), MS3(up_us[0]), MS3(up_us[1]), MS3(up_us[2]), uplin.whole,
+		uplin.frac, vs.whole, vs.frac, MS3(perf_us[2]));
 	Fixed3 lk = ratio(lookup_10k, lookup_100);
-	lbrctx_info("L lookup_100_ns=%llu lookup_10k_ns=%llu ratio_10k_100=%llu.%03u\n", lookup_100,
-		    lookup_10k, lk.whole, lk.frac);
+	Fixed3 tk = ratio(table_10k, table_100);
+	Fixed3 uk = ratio(up_lookup_10k, up_lookup_100);
+	Fixed3 lu = ratio(lookup_10k, up_lookup_10k);
+	lbrctx_info(
+		"L lookup_100_ns=%llu lookup_10k_ns=%llu ratio_10k_100=%llu.%03u table_100_ns=%llu table_10k_ns=%llu table_ratio_10k_100=%llu.%03u upstream_100_ns=%llu upstream_10k_ns=%llu upstream_ratio_10k_100=%llu.%03u ratio_to_upstream_10k=%llu.%03u\n",
+		lookup_100, lookup_10k, lk.whole, lk.frac, table_100, table_10k, tk.whole, tk.frac,
+		up_lookup_100, up_lookup_10k, uk.whole, uk.frac, lu.whole, lu.frac);
 	lbrctx_shim_rcu_barrier();
 	lbrctx_info("bench done: objects %llu\n", g_store.stats().objects);
 	return 0;
 }
 
 } // namespace
+
+/*
+ * K1: ns per probed kernel call and return. Three identical leaves of
+ * lbrctx_tchain.ko, called in turn, @calls times per side and round, in
+ * rotating order: cost_none (no probe), cost_floor (this module's copy of
+ * lbrctx's source with handlers that only count: the fprobe or kretprobe
+ * floor) and cost_rec (lbrctx's probe: make bench points
+ * /sys/kernel/debug/lbrctx/probes at it and runs this under an lbrctx
+ * branches event, which counts what lbrctx recorded). Task context.
+ */
+extern "C" int lbrctx_bench_k1(u32 calls, u32 rounds) noexcept
+{
+	constexpr u32 kMaxRounds = 31;
+	if (!calls || !rounds || rounds > kMaxRounds)
+		return -LBRCTX_K_EINVAL;
+	const char *kind =
+		lbrctx_shim_source_kind() == LBRCTX_SOURCE_KRETPROBE ? "kretprobe" : "fprobe";
+	if (int ret = lbrctx_bench_k1_floor_start("lbrctx_tchain_cost_floor")) {
+		lbrctx_err("bench: K1 floor probe: %d\n", ret);
+		return ret;
+	}
+	/* ns x 10 per call, per side and round */
+	u64 t[3][kMaxRounds];
+	u64 v = 0;
+	for (u32 r = 0; r < rounds; r++) {
+		for (u32 k = 0; k < 3; k++) {
+			int side = static_cast<int>((r + k) % 3);
+			u64 t0 = lbrctx_kt_ktime_ns();
+			for (u32 i = 0; i < calls; i++)
+				v = lbrctx_bench_k1_call(side, v);
+			t[side][r] = (lbrctx_kt_ktime_ns() - t0) * 10 / calls;
+		}
+		lbrctx_kt_yield();
+	}
+	u64 entries, exits;
+	lbrctx_bench_k1_floor_stop(&entries, &exits);
+	u64 none = median(t[0], static_cast<int>(rounds));
+	u64 floor = median(t[1], static_cast<int>(rounds));
+	u64 rec = median(t[2], static_cast<int>(rounds));
+	u64 floor_pair = floor > none ? floor - none : 0;
+	u64 rec_pair = rec > none ? rec - none : 0;
+	Fixed3 q = ratio(rec_pair, floor_pair);
+	lbrctx_info(
+		"K1 source=%s none_ns=%llu.%llu floor_ns=%llu.%llu lbrctx_ns=%llu.%llu floor_pair_ns=%llu.%llu lbrctx_pair_ns=%llu.%llu ratio=%llu.%03u calls=%u rounds=%u floor_entries=%llu floor_exits=%llu check=%llu\n",
+		kind, none / 10, none % 10, floor / 10, floor % 10, rec / 10, rec % 10,
+		floor_pair / 10, floor_pair % 10, rec_pair / 10, rec_pair % 10, q.whole, q.frac,
+		calls, rounds, entries, exits, v & 1);
+	return 0;
+}

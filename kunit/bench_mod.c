@@ -11,9 +11,20 @@
 
 int lbrctx_bench_run(void);
 
+static unsigned int k1;
+module_param(k1, uint, 0444);
+MODULE_PARM_DESC(k1, "K1: calls per side and round of the probe-cost benchmark (no store benchmarks then)");
+static unsigned int k1_rounds = 11;
+module_param(k1_rounds, uint, 0444);
+MODULE_PARM_DESC(k1_rounds, "K1: interleaved rounds (default 11)");
+
 static int __init lbrctx_bench_init(void)
 {
-	int ret = lbrctx_bench_u1_start();
+	int ret;
+
+	if (k1)
+		return lbrctx_bench_k1(k1, k1_rounds);
+	ret = lbrctx_bench_u1_start();
 
 	if (ret)
 		return ret < 0 ? ret : 0;

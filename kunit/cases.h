@@ -75,6 +75,8 @@
 	X(pmu_branches_counts_calls_and_returns_exactly)             \
 	X(pmu_disabled_event_records_nothing)                        \
 	X(pmu_switch_resets_for_a_task_without_data_and_restores)    \
+	X(pmu_store_upstream_core_owns_the_task_data)                \
+	X(pmu_store_upstream_switch_restores_from_the_cores_data)    \
 	X(pmu_per_task_event_that_never_ran_drops_its_data)          \
 	X(pmu_per_task_event_that_ran_leaves_data_to_its_task)       \
 	X(pmu_system_wide_event_attaches_every_thread)               \

@@ -47,6 +47,20 @@ u64 lbrctx_kt_ktime_ns(void) LBRCTX_NOEXCEPT;
 void lbrctx_kt_fpu_begin(void) LBRCTX_NOEXCEPT;
 void lbrctx_kt_fpu_end(void) LBRCTX_NOEXCEPT;
 u32 lbrctx_kt_perf_type_max(void) LBRCTX_NOEXCEPT;
+/* @task's task_struct::perf_ctx_data (6.15+; all zero before, or without one). */
+struct lbrctx_kt_ctx {
+	void *data;
+	void *cache;
+	u32 refs;
+	int global;
+};
+void lbrctx_kt_ctx_data(void *task, struct lbrctx_kt_ctx *out) LBRCTX_NOEXCEPT;
+/*
+ * Install (@install) or take back a perf_ctx_data of a cache that is not
+ * lbrctx's on @task, which nothing else may touch meanwhile: another
+ * PMU's data in the slot. 0, -EBUSY when the slot is taken, -ENOMEM.
+ */
+int lbrctx_kt_ctx_data_foreign(void *task, bool install) LBRCTX_NOEXCEPT;
 void *lbrctx_kt_counter_create(const struct lbrctx_kattr *a, s32 cpu, void *task,
 			       int *err) LBRCTX_NOEXCEPT;
 void lbrctx_kt_counter_release(void *event) LBRCTX_NOEXCEPT;
@@ -62,6 +76,11 @@ void lbrctx_kt_fault_set(void *attr, u32 probability, u32 interval, s32 times,
 bool lbrctx_kt_fault_injection(void) LBRCTX_NOEXCEPT;
 /* lbrctx_bench's U1 floor (kunit/bench_uprobe.c). */
 int lbrctx_bench_u1_start(void) LBRCTX_NOEXCEPT;
+/* K1 (kunit/bench_probe.c): the floor's probe, and one call of leaf 0 (bare), 1 (floor) or 2 (lbrctx's). */
+int lbrctx_bench_k1_floor_start(const char *name) LBRCTX_NOEXCEPT;
+void lbrctx_bench_k1_floor_stop(u64 *entries, u64 *exits) LBRCTX_NOEXCEPT;
+u64 lbrctx_bench_k1_call(int which, u64 v) LBRCTX_NOEXCEPT;
+int lbrctx_bench_k1(u32 calls, u32 rounds) LBRCTX_NOEXCEPT;
 void lbrctx_bench_u1_stop(void) LBRCTX_NOEXCEPT;
 void lbrctx_kt_branch_entry(const u64 *words, struct lbrctx_kt_brentry *out) LBRCTX_NOEXCEPT;
 #ifdef __cplusplus

@@ -18,7 +18,9 @@
 #include <linux/sched/task.h>
 #include <linux/uidgid.h>
 #include <linux/timekeeping.h>
+#include <linux/version.h>
 #include <linux/vmstat.h>
+#include <linux/slab.h>
 #include <asm/fpu/api.h>
 #include "khelpers.h"
 
@@ -116,6 +118,79 @@ u32 lbrctx_kt_perf_type_max(void)
 {
 	return PERF_TYPE_MAX;
 }
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+void lbrctx_kt_ctx_data(void *task, struct lbrctx_kt_ctx *out)
+{
+	struct perf_ctx_data *cd;
+
+	memset(out, 0, sizeof(*out));
+	rcu_read_lock();
+	cd = rcu_dereference(((struct task_struct *)task)->perf_ctx_data);
+	if (cd) {
+		out->data = cd->data;
+		out->cache = cd->ctx_cache;
+		out->refs = refcount_read(&cd->refcount);
+		out->global = cd->global;
+	}
+	rcu_read_unlock();
+}
+
+static struct kmem_cache *lbrctx_kt_foreign_cache;
+static struct perf_ctx_data *lbrctx_kt_foreign;
+
+int lbrctx_kt_ctx_data_foreign(void *task, bool install)
+{
+	struct task_struct *t = task;
+	struct perf_ctx_data *old = NULL, *cd;
+
+	if (!install) {
+		cd = lbrctx_kt_foreign;
+		if (cd && try_cmpxchg((struct perf_ctx_data **)&t->perf_ctx_data, &cd, NULL)) {
+			synchronize_rcu();
+			kmem_cache_free(lbrctx_kt_foreign_cache, lbrctx_kt_foreign->data);
+			kfree(lbrctx_kt_foreign);
+		}
+		lbrctx_kt_foreign = NULL;
+		kmem_cache_destroy(lbrctx_kt_foreign_cache);
+		lbrctx_kt_foreign_cache = NULL;
+		return 0;
+	}
+	lbrctx_kt_foreign_cache = kmem_cache_create("lbrctx_kt_foreign", 64, 64, SLAB_NO_MERGE, NULL);
+	cd = kzalloc(sizeof(*cd), GFP_KERNEL);
+	if (!lbrctx_kt_foreign_cache || !cd)
+		goto nomem;
+	cd->data = kmem_cache_zalloc(lbrctx_kt_foreign_cache, GFP_KERNEL);
+	if (!cd->data)
+		goto nomem;
+	cd->ctx_cache = lbrctx_kt_foreign_cache;
+	refcount_set(&cd->refcount, 1);
+	if (!try_cmpxchg((struct perf_ctx_data **)&t->perf_ctx_data, &old, cd)) {
+		kmem_cache_free(lbrctx_kt_foreign_cache, cd->data);
+		kfree(cd);
+		kmem_cache_destroy(lbrctx_kt_foreign_cache);
+		lbrctx_kt_foreign_cache = NULL;
+		return -EBUSY;
+	}
+	lbrctx_kt_foreign = cd;
+	return 0;
+nomem:
+	kfree(cd);
+	kmem_cache_destroy(lbrctx_kt_foreign_cache);
+	lbrctx_kt_foreign_cache = NULL;
+	return -ENOMEM;
+}
+#else
+void lbrctx_kt_ctx_data(void *task, struct lbrctx_kt_ctx *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
+int lbrctx_kt_ctx_data_foreign(void *task, bool install)
+{
+	return -EOPNOTSUPP;
+}
+#endif
 
 /* In-kernel counters: perf_event_create_kernel_counter() runs the PMU as perf_event_open() does. */
 void *lbrctx_kt_counter_create(const struct lbrctx_kattr *k, s32 cpu, void *task, int *err)

@@ -37,6 +37,9 @@ void lbrctx_tchain_ka(void);
 void lbrctx_tchain_kb(void);
 void lbrctx_tchain_kc(void);
 void lbrctx_tchain_leaf(void);
+u64 lbrctx_tchain_cost_none(u64 v);
+u64 lbrctx_tchain_cost_floor(u64 v);
+u64 lbrctx_tchain_cost_rec(u64 v);
 
 noinline u64 lbrctx_tchain_f3(u64 seed)
 {
@@ -120,6 +123,32 @@ noinline void lbrctx_tchain_leaf(void)
 	barrier();
 }
 EXPORT_SYMBOL_GPL(lbrctx_tchain_leaf);
+
+/*
+ * K1 of make bench (kunit/bench.cpp): three identical leaves, called in
+ * turn. make bench probes cost_floor with the benchmark's own probe whose
+ * handlers only count, and cost_rec with lbrctx's; cost_none stays bare.
+ */
+noinline u64 lbrctx_tchain_cost_none(u64 v)
+{
+	barrier();
+	return v + 1;
+}
+EXPORT_SYMBOL_GPL(lbrctx_tchain_cost_none);
+
+noinline u64 lbrctx_tchain_cost_floor(u64 v)
+{
+	barrier();
+	return v + 1;
+}
+EXPORT_SYMBOL_GPL(lbrctx_tchain_cost_floor);
+
+noinline u64 lbrctx_tchain_cost_rec(u64 v)
+{
+	barrier();
+	return v + 1;
+}
+EXPORT_SYMBOL_GPL(lbrctx_tchain_cost_rec);
 
 /*
  * Per-task markers for the isolation test: writing to

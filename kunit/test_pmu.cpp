@@ -309,7 +309,10 @@ LBRCTX_KUNIT_CASE(pmu_disabled_event_records_nothing)
 	KEXPECT_EQ(test, c.read(), 20);
 }
 
-LBRCTX_KUNIT_CASE(pmu_switch_resets_for_a_task_without_data_and_restores)
+namespace {
+
+/* The case below; with store=upstream set around it by its caller. */
+void switch_resets_and_restores(struct kunit *test)
 {
 	void *other = lbrctx_kt_start(park, nullptr, "lbrctx-nodata");
 	KASSERT(test, other);
@@ -340,6 +343,144 @@ LBRCTX_KUNIT_CASE(pmu_switch_resets_for_a_task_without_data_and_restores)
 		KEXPECT(test, after.resets - before.resets >= 1);
 	}
 	lbrctx_kt_stop(other);
+}
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(pmu_switch_resets_for_a_task_without_data_and_restores)
+{
+	switch_resets_and_restores(test);
+}
+
+namespace {
+
+lbrctx_kt_ctx ctx_data(void *task)
+{
+	lbrctx_kt_ctx c;
+	lbrctx_kt_ctx_data(task, &c);
+	return c;
+}
+
+/* Until @task's perf_ctx_data is gone (an exiting task detaches it late in do_exit()), 2 s at most. */
+bool ctx_data_gone(void *task)
+{
+	for (int i = 0; i < 2000 && ctx_data(task).data; i++)
+		lbrctx_kt_msleep(1);
+	return !ctx_data(task).data;
+}
+
+/* store=upstream for one case, lbrctx's store again after it. */
+class UpstreamMode : Pinned {
+public:
+	UpstreamMode() : m_ret(lbrctx_shim_store_set("upstream")) {}
+	~UpstreamMode() { (void)lbrctx_shim_store_set("lbrctx"); }
+	int error() const { return m_ret; }
+
+private:
+	int m_ret;
+};
+
+} // namespace
+
+/*
+ * store=upstream: the perf core allocates each task's data from lbrctx's
+ * cache (pmu->task_ctx_cache), refcounts it, and frees it on event close
+ * and on exit; lbrctx's own store is not used. The hazards: a refused
+ * event_init never sets PERF_ATTACH_TASK_DATA (the core would detach a
+ * reference it never took), a perf_ctx_data of another cache is not
+ * read, a CPU PMU that records call stacks refuses the mode, and the
+ * mode cannot change under live events. Before 6.15 the mode is refused.
+ */
+LBRCTX_KUNIT_CASE(pmu_store_upstream_core_owns_the_task_data)
+{
+	KEXPECT_EQ(test, lbrctx_shim_store_set("bogus"), -LBRCTX_K_EINVAL);
+	if (!lbrctx_shim_upstream_store()) {
+		KEXPECT_EQ(test, lbrctx_shim_store_set("upstream"), -LBRCTX_K_EOPNOTSUPP);
+		KEXPECT(test, !lbrctx_param_store_upstream());
+		KEXPECT(test, !lbrctx_kunit_upstream_cache());
+		return;
+	}
+	void *cache = lbrctx_kunit_upstream_cache();
+	KASSERT(test, cache);
+	/* The guard's probe: no CPU PMU here, and it knows one that records call stacks. */
+	KEXPECT(test, !lbrctx_shim_pmu_has_call_stack(LBRCTX_K_PERF_TYPE_HARDWARE));
+	KEXPECT(test, lbrctx_shim_pmu_has_call_stack(lbrctx_kunit_pmu_type()));
+	void *task = lbrctx_kt_start(park, nullptr, "lbrctx-upstream");
+	KASSERT(test, task);
+	u64 before = store_objects();
+	{
+		UpstreamMode mode;
+		KASSERT_EQ(test, mode.error(), 0);
+		KEXPECT(test, lbrctx_param_store_upstream());
+		{
+			Counter a(lbrctx_kattr{.config = kCs}, -1, task);
+			KASSERT(test, a.ok());
+			lbrctx_kt_ctx d = ctx_data(task);
+			KEXPECT(test, d.data != nullptr);
+			KEXPECT(test, d.cache == cache);
+			KEXPECT_EQ(test, d.refs, 1);
+			KEXPECT_EQ(test, d.global, 0);
+			KEXPECT_EQ(test, lbrctx_kunit_task_refs(task), 0);
+			KEXPECT_EQ(test, lbrctx_shim_store_set("lbrctx"), -LBRCTX_K_EBUSY);
+			/* A second event shares the data; a refused one leaves it alone. */
+			{
+				Counter b(lbrctx_kattr{.config = kCs}, -1, task);
+				KASSERT(test, b.ok());
+				KEXPECT_EQ(test, ctx_data(task).refs, 2);
+			}
+			Counter bad(lbrctx_kattr{.config = kCs | depth(7)}, -1, task);
+			KEXPECT_EQ(test, bad.error(), -LBRCTX_K_EINVAL);
+			KEXPECT_EQ(test, ctx_data(task).refs, 1);
+			KEXPECT(test, ctx_data(task).data == d.data);
+		}
+		/* Event close: the last reference detaches it. */
+		KEXPECT(test, !ctx_data(task).data);
+		{
+			Counter g(lbrctx_kattr{.config = kCs}, 0, nullptr);
+			KASSERT(test, g.ok());
+			KEXPECT_EQ(test, ctx_data(task).global, 1);
+			KEXPECT(test, ctx_data(task).cache == cache);
+			KEXPECT_EQ(test, ctx_data(lbrctx_shim_current()).global, 1);
+			/* Fork: a thread started now gets data; its exit detaches it. */
+			void *late = lbrctx_kt_start(park, nullptr, "lbrctx-upstream-late");
+			KASSERT(test, late);
+			lbrctx_shim_get_task(late);
+			KEXPECT_EQ(test, ctx_data(late).global, 1);
+			lbrctx_kt_stop(late);
+			KEXPECT(test, ctx_data_gone(late));
+			lbrctx_shim_put_task(late);
+			KEXPECT_EQ(test, pmu_stats().global_users, 0);
+		}
+		KEXPECT(test, !ctx_data(task).data);
+		KEXPECT(test, !ctx_data(lbrctx_shim_current()).data);
+		/* Another PMU's perf_ctx_data in the slot: the switch path does not read it. */
+		KASSERT_EQ(test, lbrctx_kt_ctx_data_foreign(task, true), 0);
+		{
+			k::RcuReadGuard rcu;
+			KEXPECT(test, ctx_data(task).data != nullptr);
+			KEXPECT(test, !lbrctx_shim_task_ctx_data(task, cache));
+		}
+		lbrctx_kt_ctx_data_foreign(task, false);
+	}
+	KEXPECT(test, !lbrctx_param_store_upstream());
+	KEXPECT_EQ(test, store_objects(), before);
+	lbrctx_kt_stop(task);
+}
+
+/* The switch case above, the hook reading the core's perf_ctx_data (6.15+). */
+LBRCTX_KUNIT_CASE(pmu_store_upstream_switch_restores_from_the_cores_data)
+{
+	if (!lbrctx_shim_upstream_store()) {
+		KEXPECT_EQ(test, lbrctx_shim_store_set("upstream"), -LBRCTX_K_EOPNOTSUPP);
+		return;
+	}
+	u64 before = store_objects();
+	{
+		UpstreamMode mode;
+		KASSERT_EQ(test, mode.error(), 0);
+		switch_resets_and_restores(test);
+	}
+	KEXPECT_EQ(test, store_objects(), before);
 }
 
 namespace {

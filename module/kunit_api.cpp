@@ -91,3 +91,8 @@ extern "C" bool lbrctx_kunit_task_has_global(void *task) noexcept
 	TaskData *td = the_store().lookup(k::Task(task));
 	return td && td->has_global();
 }
+
+extern "C" void *lbrctx_kunit_upstream_cache(void) noexcept
+{
+	return pmu::the_pmu().upstream_cache();
+}

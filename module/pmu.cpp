@@ -21,6 +21,7 @@
  *   saves/restores/resets sampling or with branch stack  -EOPNOTSUPP
  *   no branch source in this kernel (no fprobe/kretprobe) -EOPNOTSUPP
  *   task exiting (per-task data refused)                 -ESRCH
+ *   store=upstream and user branches with user probes    -EOPNOTSUPP
  * Privilege is the core's: perf_event_open() calls perf_allow_kernel()
  * unless exclude_kernel, perf_copy_attr() does for kernel branch filters,
  * and CPU-wide events need perf_allow_cpu(), as for any PMU.
@@ -251,6 +252,13 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 		r = m_source->get();
 		e->probes = !r.is_error();
 	}
+	e->upstream = lbrctx_param_store_upstream();
+	if (e->upstream && usr && m_user->configured()) {
+		/* The user source's filter follows lbrctx's store. */
+		lbrctx_refusal(
+			"store=upstream records kernel branches only: exclude_user, or clear the user probes\n");
+		r = err::opnotsupp();
+	}
 	if (!r.is_error() && usr && m_user->configured()) {
 		/*
 		 * The filter first: registering (or re-applying registered
@@ -275,13 +283,15 @@ Result<void> Pmu::setup_event(EventState *e, const lbrctx_attr &a)
 			e->user = !r.is_error();
 		}
 	}
-	if (!r.is_error() && a.has_task) {
+	if (r.is_error() || e->upstream) {
+		/* store=upstream: the core attaches once event_init succeeded. */
+	} else if (a.has_task) {
 		auto ref = m_store->attach(k::Task(a.task));
 		if (ref.is_error())
 			r = Error{ref.error()};
 		else
 			e->td = ref.release_value();
-	} else if (!r.is_error() && !e->global) {
+	} else if (!e->global) {
 		r = m_store->attach_global();
 		e->global = !r.is_error();
 	}
@@ -345,6 +355,9 @@ int Pmu::event_init(void *event)
 	m_nevents.add(1);
 	/* Owned by the perf event from here, until ->destroy (event_destroy()). */
 	lbrctx_shim_event_setup(event, mem.value().leak());
+	/* Nothing fails past this point: the core's detach relies on it. */
+	if (e->upstream && e->uses_unit)
+		lbrctx_shim_event_attach_task_data(event);
 	return 0;
 }
 
@@ -605,7 +618,8 @@ void Pmu::save(CpuState *c, TaskData *td, u32 s)
 			area = &td->lbr.lbr;
 			slots = td->lbr.slots();
 		} else {
-			if (!td->side)
+			/* The core's objects (store=upstream) have no store and take no side block. */
+			if (!td->side && td->store)
 				td->side = m_store->take_side();
 			if (!td->side) {
 				c->unsaved++;
@@ -655,7 +669,8 @@ bool Pmu::bind(CpuState *c, EventState *e)
 		return false;
 	if (fresh) {
 		k::RcuReadGuard rcu;
-		(void)restore(c, m_store->lookup(k::Task::current()), static_cast<u32>(s));
+		(void)restore(c, task_data(k::Task::current(), lbrctx_param_store_upstream()),
+			      static_cast<u32>(s));
 		/* More than one configuration: tasks will want side areas. */
 		if (c->units.active() & (c->units.active() - 1))
 			m_store->want_sides();
@@ -685,7 +700,7 @@ void Pmu::evict(CpuState *c, u32 s)
 {
 	{
 		k::RcuReadGuard rcu;
-		if (TaskData *td = m_store->lookup(k::Task::current()))
+		if (TaskData *td = task_data(k::Task::current(), lbrctx_param_store_upstream()))
 			save(c, td, s);
 	}
 	for (u32 i = 0; i < c->nactive; i++) {
@@ -759,6 +774,15 @@ void Pmu::del(EventState *e, int)
 			c->units.unbind(static_cast<u32>(e->slot));
 		e->parked = false;
 		e->slot = -1;
+		/*
+		 * The CPU's last event: its units forget their configurations,
+		 * and the switch hook returns at once here until an event is
+		 * added again (on_switch()). On a context switch the hook has
+		 * saved the outgoing task's records already (sched_switch
+		 * fires before perf deletes the task's events).
+		 */
+		if (!c->nactive)
+			c->units.forget_all();
 		return;
 	}
 	LBRCTX_WARN_ON(true); /* deleted an event that was not added here */
@@ -834,6 +858,13 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 	if (!m_nevents.load())
 		return;
 	CpuState *c = this_cpu();
+	/*
+	 * Gated per CPU, as upstream's lbr_users: a CPU with no lbrctx event
+	 * added has no configured unit (del() makes its units forget them),
+	 * so it has nothing to save or restore.
+	 */
+	if (!c->nactive)
+		return;
 	auto &n = c->counts;
 	if (!lbrctx_param_save_restore()) {
 		for (u32 s = 0; s < kUnits; s++)
@@ -842,6 +873,7 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 		return;
 	}
 	k::RcuReadGuard rcu;
+	bool up = lbrctx_param_store_upstream();
 	u32 configured = c->units.configured();
 	/*
 	 * One configuration, the common case: its unit and the XSAVE area,
@@ -850,7 +882,7 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 	if (configured && !(configured & (configured - 1)) && c->units.active() == configured) {
 		u32 s = __builtin_ctz(configured);
 		lbr::Unit &u = c->units.slot(s).unit;
-		if (TaskData *td = m_store->lookup(prev)) {
+		if (TaskData *td = task_data(prev, up)) {
 			if (!(td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR) ||
 			    area_holds(td->lbr.lbr, lbr::config_of(u))) {
 				u.save(td->lbr.lbr, td->lbr.slots());
@@ -860,7 +892,7 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 			}
 			n[static_cast<u32>(Kind::Saves)]++;
 		}
-		TaskData *td = m_store->lookup(next);
+		TaskData *td = task_data(next, up);
 		bool restored;
 		if (td && (td->lbr.header.xstate_bv & LBRCTX_K_XFEATURE_MASK_LBR) &&
 		    area_holds(td->lbr.lbr, lbr::config_of(u)))
@@ -870,16 +902,52 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 		n[static_cast<u32>(restored ? Kind::Restores : Kind::Resets)]++;
 		return;
 	}
-	if (TaskData *td = m_store->lookup(prev)) {
+	if (TaskData *td = task_data(prev, up)) {
 		for (u32 m = c->units.active(); m; m &= m - 1)
 			save(c, td, __builtin_ctz(m));
 		n[static_cast<u32>(Kind::Saves)]++;
 	}
-	TaskData *td = m_store->lookup(next);
+	TaskData *td = task_data(next, up);
 	bool restored = false;
 	for (u32 m = configured; m; m &= m - 1)
 		restored |= restore(c, td, __builtin_ctz(m));
 	n[static_cast<u32>(restored ? Kind::Restores : Kind::Resets)]++;
+}
+
+TaskData *Pmu::task_data(k::Task t, bool upstream)
+{
+	if (upstream)
+		return static_cast<TaskData *>(lbrctx_shim_task_ctx_data(t.raw(), m_upstream_cache));
+	return m_store->lookup_here(t);
+}
+
+/*
+ * store=upstream, task context (the parameter's write, or module load
+ * before init()). The core's slot has no owner, so the mode is refused
+ * where a CPU PMU may use it: a PMU whose events record branch call
+ * stacks (the x86 LBR driver sets PERF_ATTACH_TASK_DATA for exactly those).
+ * x86_perf_get_lbr() would tell the depth, but 7.x exports it to KVM only.
+ */
+int Pmu::store_mode_check(bool upstream)
+{
+	if (m_nevents.load()) {
+		lbrctx_refusal("store: %llu lbrctx events exist; close them first\n",
+			       m_nevents.load());
+		return -LBRCTX_K_EBUSY;
+	}
+	if (!upstream)
+		return 0;
+	if (!lbrctx_shim_upstream_store()) {
+		lbrctx_refusal(
+			"store=upstream needs the perf core's per-task store (task_struct::perf_ctx_data, Linux 6.15 and later); here PERF_ATTACH_TASK_DATA means per-context data\n");
+		return -LBRCTX_K_EOPNOTSUPP;
+	}
+	if (lbrctx_shim_pmu_has_call_stack(LBRCTX_K_PERF_TYPE_HARDWARE)) {
+		lbrctx_refusal(
+			"store=upstream: this CPU's PMU records LBR call stacks and may own task_struct::perf_ctx_data\n");
+		return -LBRCTX_K_EBUSY;
+	}
+	return 0;
 }
 
 Stats Pmu::stats() const
@@ -924,6 +992,16 @@ Result<void> Pmu::init(Store &store, Source &source, UserSource &user)
 		m_cpus.on(cpu)->cpu = cpu;
 		lbrctx_shim_cpu_timer_init(m_cpus.on(cpu)->rotate_timer.get());
 	}
+	if (lbrctx_shim_upstream_store()) {
+		/* store=upstream's objects: TaskData-sized, as lbrctx's, so the hook reads both alike. */
+		m_upstream_cache = lbrctx_shim_cache_create("lbrctx_upstream_data", sizeof(TaskData),
+							    alignof(TaskData));
+		if (!m_upstream_cache) {
+			destroy();
+			return err::nomem();
+		}
+		lbrctx_shim_pmu_set_task_ctx_cache(m_upstream_cache);
+	}
 	if (auto r = m_switch.attach(kSwitchHook, this); r.is_error()) {
 		destroy();
 		return r;
@@ -955,12 +1033,22 @@ void Pmu::destroy()
 			[](CpuState &c) { lbrctx_shim_cpu_timer_cancel(c.rotate_timer.get()); });
 	m_cpus.destroy();
 	(void)m_events.destroy();
+	/* After rcu_barrier(): the core frees its objects through call_rcu(). */
+	if (m_upstream_cache)
+		lbrctx_shim_cache_destroy(m_upstream_cache);
+	m_upstream_cache = nullptr;
 }
 
 } // namespace lbrctx::pmu
 
 using lbrctx::pmu::EventState;
 using lbrctx::pmu::g_pmu;
+
+/* The store parameter's write (module/shim/module.c): task context. */
+extern "C" int lbrctx_store_mode_check(bool upstream) noexcept
+{
+	return g_pmu.store_mode_check(upstream);
+}
 
 /* The PMU's callbacks (module/shim/pmu.c), each in the context its method states. */
 extern "C" int lbrctx_pmu_event_init(void *event) noexcept

@@ -331,7 +331,7 @@ extern "C" bool lbrctx_source_entry(u64 ip, u64 ret_ip, u64 sp, struct lbrctx_ca
 		return false;
 	last = {ip, sp};
 	auto k = classify(ret_ip, ip);
-	pmu.record_here({k.from, ip, k.type, false, lbrctx_shim_local_clock()});
+	pmu.record_on(c, {k.from, ip, k.type, false, lbrctx_shim_local_clock()}, false);
 	call->armed = 1;
 	return true;
 }
@@ -343,10 +343,13 @@ extern "C" void lbrctx_source_exit(u64 ip, struct lbrctx_call *call) noexcept
 		return;
 	k::IrqSave irqs;
 	pmu::Pmu &pmu = pmu::the_pmu();
-	pmu::CallKey &last = pmu.this_cpu()->last_call[lbrctx_shim_ctx_level() & 3];
+	pmu::CpuState *c = pmu.this_cpu();
+	pmu::CallKey &last = c->last_call[lbrctx_shim_ctx_level() & 3];
 	if (last.ip == ip)
 		last = {};
+	if (!c->units.active())
+		return;
 	/* A call-stack unit pops only the record of this call (see the top of the file). */
-	pmu.record_here({ip, call->ret_ip, lbr::BrType::Return, false, lbrctx_shim_local_clock()},
-			true);
+	pmu.record_on(c, {ip, call->ret_ip, lbr::BrType::Return, false, lbrctx_shim_local_clock()},
+		      true);
 }

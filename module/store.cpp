@@ -74,11 +74,14 @@ Result<void> Store::init(const char *cache_name, const char *side_name)
 			r = m_spares.init();
 	}
 	if (!r.is_error())
+		r = m_recent.init();
+	if (!r.is_error())
 		r = m_hash.init();
 	if (!r.is_error())
 		r = m_tracepoints.attach(kTaskHooks, this);
 	if (r.is_error()) {
 		m_hash.destroy();
+		m_recent.destroy();
 		m_spares.destroy();
 		(void)m_side_cache.destroy();
 		(void)m_cache.destroy();
@@ -166,6 +169,7 @@ void Store::shutdown()
 		m_spares.destroy();
 	}
 	m_hash.destroy();
+	m_recent.destroy();
 	(void)m_side_cache.destroy();
 	(void)m_cache.destroy();
 	m_ready = false;
@@ -212,7 +216,16 @@ void Store::unhash_locked(TaskData *td)
 	if (!(td->flags & TaskData::kHashed))
 		return;
 	LBRCTX_WARN_ON(m_hash.remove(td->node));
-	td->flags &= ~TaskData::kHashed;
+	__atomic_store_n(&td->flags, static_cast<u8>(td->flags & ~TaskData::kHashed),
+			 __ATOMIC_RELAXED);
+	/* Pairs with the fence in lookup_here(): see m_recent. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	u32 i = recent_index(td->task());
+	m_recent.for_each([&](Recent &r) {
+		TaskData *expected = td;
+		__atomic_compare_exchange_n(&r.td[i], &expected, nullptr, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	});
 }
 
 /* Store lock held; the refcount just reached zero. Free after a grace period. */
@@ -262,6 +275,35 @@ void Store::put(TaskData *td)
 TaskData *Store::lookup(k::Task task)
 {
 	return from_node(m_hash.lookup(task.raw()));
+}
+
+u32 Store::recent_index(k::Task task)
+{
+	/* task_structs are large slab objects: the low bits carry nothing. */
+	u64 p = reinterpret_cast<unsigned long>(task.raw());
+	return static_cast<u32>((p * 0x9e3779b97f4a7c15ull) >> 60) & (kRecent - 1);
+}
+
+TaskData *Store::lookup_here(k::Task task)
+{
+	if (!m_recent.ready())
+		return lookup(task);
+	TaskData **slot = &m_recent.this_cpu()->td[recent_index(task)];
+	TaskData *td = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (td && td->node.key == task.raw())
+		return td;
+	td = lookup(task);
+	if (!td)
+		return nullptr;
+	__atomic_store_n(slot, td, __ATOMIC_RELAXED);
+	/* Pairs with the fence in unhash_locked(): see m_recent. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!(__atomic_load_n(&td->flags, __ATOMIC_RELAXED) & TaskData::kHashed)) {
+		TaskData *expected = td;
+		__atomic_compare_exchange_n(slot, &expected, nullptr, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	}
+	return td;
 }
 
 /* Store lock held. Drop the global reference, if the object has one. */
@@ -464,6 +506,7 @@ Store::Stats Store::stats()
 	s.attaches = m_attaches.load();
 	s.detaches = m_detaches.load();
 	s.object_size = m_cache.object_size();
+	s.table_bytes = m_hash.table_bytes();
 	{
 		k::Guard<k::Mutex> mutex(m_global_mutex);
 		s.global_users = m_global_users;

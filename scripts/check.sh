@@ -120,7 +120,7 @@ check_negative_build() { # NAME MESSAGE
 # Every module_param has a description; the version is dkms.conf's.
 check_modinfo() {
 	local nparam ndesc mver dver
-	nparam=$(cat "$W/src"/module/shim/*.c | grep -c '^module_param(')
+	nparam=$(cat "$W/src"/module/shim/*.c | grep -cE '^module_param(_cb)?\(')
 	ndesc=$(modinfo -F parm "$W/src/lbrctx.ko" | grep -cE '^[a-z_]+:[^ ].{20,}')
 	t_check modinfo_describes_every_parameter $((nparam == 0 || nparam != ndesc)) \
 		"$nparam module_param, $ndesc described: $(modinfo -F parm "$W/src/lbrctx.ko" | tr '\n' ' ')"

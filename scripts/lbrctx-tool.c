@@ -18,6 +18,9 @@
  *                                   system-wide events in a loop
  *   lbrctx-tool p1 ROUNDS N         pipe ping-pong on one CPU, event off/on
  *   lbrctx-tool p4 ROUNDS N         fork+exit rate, event off/on
+ *   lbrctx-tool p1other ROUNDS N    p1 with the event per-task, on a task
+ *                                   that runs on CPU 1 (no event on CPU 0)
+ *   lbrctx-tool p4all ROUNDS N      p4 with a forker pinned to every CPU
  *   lbrctx-tool ucalls N            N calls of a function U1 probes
  *   lbrctx-tool p1two ROUNDS N      ping-pong with one configuration
  *                                   against two (a second unit)
@@ -626,6 +629,39 @@ static double forkrate(long n)
 	return n / ((now_ns() - t0) / 1e9);
 }
 
+/* N fork+exit+wait on every CPU at once, one forker pinned to each; forks per second, all CPUs. */
+static double forkrate_all(long n)
+{
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN), c;
+	double t0 = now_ns();
+
+	for (c = 0; c < ncpu; c++) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			pin(c);
+			forkrate(n);
+			_exit(0);
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+	return ncpu * n / ((now_ns() - t0) / 1e9);
+}
+
+/* A task on CPU 1 that runs a little every 100 us: the per-task event's task in p1other. */
+static pid_t spinner_on_cpu1(void)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		pin(1);
+		for (;;)
+			usleep(100);
+	}
+	return p;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -648,15 +684,28 @@ static int cmd_ab(const char *what, int rounds, long n)
 {
 	double off[256], on[256];
 	int fds[128], r;
+	pid_t spinner = -1;
 
 	if (rounds > 256)
 		rounds = 256;
+	if (!strcmp(what, "p1other"))
+		spinner = spinner_on_cpu1();
 	for (r = 0; r < rounds; r++) {
 		for (int k = 0; k < 2; k++) {
 			int with = (r + k) % 2, nf = 0;
 			double v;
 
-			if (with) {
+			if (with && !strcmp(what, "p1other")) {
+				struct perf_event_attr a = { .size = sizeof(a), .type = pmu_type(),
+							     .config = 0x100 };
+				fds[0] = perf_open(&a, spinner, -1, -1, PERF_FLAG_FD_CLOEXEC);
+				nf = fds[0] >= 0 ? 1 : -errno;
+				if (nf <= 0) {
+					fprintf(stderr, "lbrctx-tool: per-task event: %s\n",
+						errname(-nf));
+					return 1;
+				}
+			} else if (with) {
 				nf = open_global(fds, 128, 0x100);
 				if (nf <= 0) {
 					fprintf(stderr, "lbrctx-tool: system-wide event: %s\n",
@@ -664,7 +713,9 @@ static int cmd_ab(const char *what, int rounds, long n)
 					return 1;
 				}
 			}
-			v = !strcmp(what, "p1") ? pingpong(n) : forkrate(n);
+			v = !strcmp(what, "p4")	     ? forkrate(n)
+			    : !strcmp(what, "p4all") ? forkrate_all(n)
+						     : pingpong(n);
 			if (with) {
 				close_all(fds, nf);
 				on[r] = v;
@@ -673,14 +724,18 @@ static int cmd_ab(const char *what, int rounds, long n)
 			}
 		}
 	}
+	if (spinner > 0) {
+		kill(spinner, SIGKILL);
+		waitpid(spinner, NULL, 0);
+	}
 	double mo = median(off, rounds), mn = median(on, rounds);
 
-	if (!strcmp(what, "p1"))
-		printf("p1 off_ns=%.0f on_ns=%.0f ratio=%.3f rounds=%d n=%ld\n", mo, mn, mn / mo,
-		       rounds, n);
-	else
-		printf("p4 off_per_s=%.0f on_per_s=%.0f ratio=%.3f rounds=%d n=%ld\n", mo, mn,
+	if (!strncmp(what, "p1", 2))
+		printf("%s off_ns=%.0f on_ns=%.0f ratio=%.3f rounds=%d n=%ld\n", what, mo, mn,
 		       mn / mo, rounds, n);
+	else
+		printf("%s off_per_s=%.0f on_per_s=%.0f ratio=%.3f rounds=%d n=%ld\n", what, mo,
+		       mn, mn / mo, rounds, n);
 	return 0;
 }
 
@@ -1098,7 +1153,9 @@ int main(int argc, char **argv)
 		return cmd_ucalls(atol(argv[2]));
 	if (!strcmp(argv[1], "p1two") && argc == 4)
 		return cmd_p1two(atoi(argv[2]), atol(argv[3]));
-	if ((!strcmp(argv[1], "p1") || !strcmp(argv[1], "p4")) && argc == 4)
+	if ((!strcmp(argv[1], "p1") || !strcmp(argv[1], "p4") || !strcmp(argv[1], "p1other") ||
+	     !strcmp(argv[1], "p4all")) &&
+	    argc == 4)
 		return cmd_ab(argv[1], atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(argv[1], "reads") && argc == 3)
 		return cmd_reads(atol(argv[2]));

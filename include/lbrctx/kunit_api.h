@@ -47,6 +47,8 @@ u32 lbrctx_kunit_uprobes_count(void) LBRCTX_NOEXCEPT;
 /* @task's data in the product store: its references (0: none), its global one. */
 u32 lbrctx_kunit_task_refs(void *task) LBRCTX_NOEXCEPT;
 bool lbrctx_kunit_task_has_global(void *task) LBRCTX_NOEXCEPT;
+/* The kmem_cache store=upstream gives the perf core, or NULL before 6.15. */
+void *lbrctx_kunit_upstream_cache(void) LBRCTX_NOEXCEPT;
 #ifdef __cplusplus
 }
 #endif

@@ -107,6 +107,7 @@ struct EventState {
 	bool user;   /* holds a user source reference */
 	bool ran;    /* added on a CPU at least once */
 	bool parked; /* added, waiting for a unit (kUnits) */
+	bool upstream; /* store=upstream: the core holds its task data (perf_ctx_data) */
 	s8 slot;     /* its unit on the CPU it is added on, or -1 */
 	bool exclude_user;
 	bool exclude_idle;
@@ -165,6 +166,10 @@ public:
 	u64 tick(EventState *e);
 	void overflow(void *event, void *data, void *regs);
 	void on_switch(k::Task prev, k::Task next);
+	/* A write of the store parameter (any time, module load included): 0 or -errno. Task context. */
+	int store_mode_check(bool upstream);
+	/* The kmem_cache store=upstream gives the core (6.15+), or null. */
+	void *upstream_cache() const { return m_upstream_cache; }
 	/* The rotation timer of @c: hard IRQ. The next period, or 0 to stop. */
 	u64 rotate(CpuState *c);
 
@@ -176,6 +181,12 @@ public:
 	 * pops only its own call.
 	 */
 	void record_here(const lbr::Branch &b, bool match_top = false);
+	/* The same, on @c with interrupts off already (the kernel source). */
+	void record_on(CpuState *c, const lbr::Branch &b, bool match_top)
+	{
+		if (u32 slots = c->units.record(b, match_top))
+			on_branches(c, slots);
+	}
 	Stats stats() const;
 	u32 type() const { return lbrctx_shim_pmu_type(); }
 
@@ -195,6 +206,8 @@ private:
 	void fold_parked(EventState *e);
 	void save(CpuState *c, TaskData *td, u32 slot);
 	bool restore(CpuState *c, TaskData *td, u32 slot);
+	/* The switch path's task data: lbrctx's store, or with @upstream the core's. Under RCU, IRQs off. */
+	TaskData *task_data(k::Task t, bool upstream);
 	static void free_rcu(lbrctx_rcu *r) noexcept;
 
 	Store *m_store = nullptr;
@@ -203,6 +216,8 @@ private:
 	SlabCache<EventState> m_events;
 	k::PerCpu<CpuState> m_cpus;
 	k::TracepointSet<1> m_switch;
+	/* store=upstream: the cache of the objects the core allocates (TaskData-sized), 6.15+. */
+	void *m_upstream_cache = nullptr;
 	Atomic<u64> m_nevents{0};
 	bool m_registered = false;
 };

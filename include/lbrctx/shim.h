@@ -142,6 +142,7 @@ int lbrctx_shim_hash_init(void *ht) LBRCTX_NOEXCEPT;
 void lbrctx_shim_hash_destroy(void *ht) LBRCTX_NOEXCEPT;
 /* Under rcu_read_lock(); returns the hnode or NULL. */
 void *lbrctx_shim_hash_lookup(void *ht, const void *key) LBRCTX_NOEXCEPT;
+u64 lbrctx_shim_hash_table_bytes(void *ht) LBRCTX_NOEXCEPT;
 int lbrctx_shim_hash_insert(void *ht, void *hnode) LBRCTX_NOEXCEPT;
 int lbrctx_shim_hash_remove(void *ht, void *hnode) LBRCTX_NOEXCEPT;
 
@@ -198,6 +199,24 @@ void lbrctx_shim_seq_printf(void *seq, const char *fmt, ...) LBRCTX_NOEXCEPT LBR
 int lbrctx_shim_pmu_register(void) LBRCTX_NOEXCEPT;
 void lbrctx_shim_pmu_unregister(void) LBRCTX_NOEXCEPT;
 u32 lbrctx_shim_pmu_type(void) LBRCTX_NOEXCEPT;
+/*
+ * store=upstream (module/pmu.cpp): the perf core's per-task store of 6.15+
+ * (task_struct::perf_ctx_data). False on older kernels, where the other
+ * three do nothing or return NULL.
+ */
+bool lbrctx_shim_upstream_store(void) LBRCTX_NOEXCEPT;
+/* Before lbrctx_shim_pmu_register(): pmu->task_ctx_cache, a kmem_cache. */
+void lbrctx_shim_pmu_set_task_ctx_cache(void *cache) LBRCTX_NOEXCEPT;
+/* The last step of a successful event_init: the core attaches perf_ctx_data. */
+void lbrctx_shim_event_attach_task_data(void *event) LBRCTX_NOEXCEPT;
+/* Under RCU: @task's perf_ctx_data->data when its ctx_cache is @cache, else NULL. */
+void *lbrctx_shim_task_ctx_data(void *task, void *cache) LBRCTX_NOEXCEPT;
+/*
+ * Task context: can an event of PMU @type (a perf type id) record branch
+ * call stacks? An in-kernel counter on current is created and released.
+ */
+bool lbrctx_shim_pmu_has_call_stack(u32 type) LBRCTX_NOEXCEPT;
+#define LBRCTX_K_PERF_TYPE_HARDWARE 0
 void lbrctx_shim_event_attr(void *event, struct lbrctx_attr *a) LBRCTX_NOEXCEPT;
 /* event_init: pmu_private, ->destroy, and the overflow handler lbrctx wraps. */
 void lbrctx_shim_event_setup(void *event, void *priv) LBRCTX_NOEXCEPT;
@@ -271,6 +290,12 @@ void lbrctx_shim_anchor_unregister(void) LBRCTX_NOEXCEPT;
 const char *lbrctx_param_probes(void) LBRCTX_NOEXCEPT;
 const char *lbrctx_param_uprobes(void) LBRCTX_NOEXCEPT;
 bool lbrctx_param_save_restore(void) LBRCTX_NOEXCEPT;
+/* Set the store parameter, as its write does: 0 or -errno. Task context. */
+int lbrctx_shim_store_set(const char *val) LBRCTX_NOEXCEPT;
+/* store=upstream is in force (module/shim/module.c). */
+bool lbrctx_param_store_upstream(void) LBRCTX_NOEXCEPT;
+/* A write of the store parameter: 0, or the refusal's -errno (module/pmu.cpp). */
+int lbrctx_store_mode_check(bool upstream) LBRCTX_NOEXCEPT;
 
 /*
  * The C++ that the shim's kernel callbacks call, one function each. The

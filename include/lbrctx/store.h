@@ -108,6 +108,7 @@ public:
 		u64 global_users;    /* system-wide users */
 		u64 global_attached; /* objects holding a global reference */
 		u64 object_size;
+		u64 table_bytes; /* the hash table's bucket array */
 	};
 
 	constexpr Store() = default;
@@ -149,8 +150,17 @@ public:
 	/* A system-wide user exists (a hint: read without the lock). */
 	bool global_active() const { return __atomic_load_n(&m_global_active, __ATOMIC_RELAXED); }
 
-	/* @task's data, or null. Under RCU; any context, the switch path included. */
+	/* @task's data, or null. Under RCU; any context. */
 	TaskData *lookup(k::Task task);
+	/*
+	 * lookup() through this CPU's cache of the objects it found last
+	 * (kRecent, indexed by the task): the switch path's, whose prev and
+	 * next are the few tasks that run here, however many objects live.
+	 * IRQs off (which is an RCU read section too).
+	 */
+	TaskData *lookup_here(k::Task task);
+	/* Entries per CPU of lookup_here()'s cache. */
+	static constexpr u32 kRecent = 16;
 
 	Stats stats();
 	k::FaultAttr &fault() { return m_fail; }
@@ -195,6 +205,7 @@ private:
 	void drop_task_owned_locked(TaskData *td);
 	void drop_all_global_locked();
 	static void free_rcu(lbrctx_rcu *r) noexcept;
+	static u32 recent_index(k::Task task);
 
 	SlabCache<TaskData> m_cache;
 	SlabCache<SideBlock> m_side_cache;
@@ -202,6 +213,18 @@ private:
 		SideBlock *spare[4];
 	};
 	k::PerCpu<SideSpares> m_spares;
+	/*
+	 * lookup_here()'s cache. Only its CPU fills an entry; unhash_locked()
+	 * clears every CPU's entry of the object before the RCU free, so an
+	 * entry read under RCU is a live object. The filler re-checks
+	 * kHashed after a full barrier, and the unhasher clears kHashed
+	 * before one: whichever runs second sees the other, so no entry
+	 * outlives the object's unhash.
+	 */
+	struct Recent {
+		TaskData *td[kRecent];
+	};
+	k::PerCpu<Recent> m_recent;
 	k::HashTable m_hash;
 	k::TracepointSet<2> m_tracepoints;
 	k::FaultAttr m_fail;

@@ -8,10 +8,12 @@
  * branch is offered to every unit that has users; each applies its own
  * filters.
  *
- * A slot keeps its configuration (and records) when its last user goes:
- * the context-switch hook restores the incoming task's records into every
- * configured slot before perf adds that task's events, which then find
- * their slot ready. Pure logic; its owner keeps interrupts off.
+ * A slot keeps its configuration (and records) when its last user goes,
+ * while the CPU has other users: the context-switch hook restores the
+ * incoming task's records into every configured slot before perf adds
+ * that task's events, which then find their slot ready. When the CPU has
+ * no users left, forget_all() drops every configuration, and the hook
+ * does nothing there. Pure logic; its owner keeps interrupts off.
  */
 #pragma once
 
@@ -93,6 +95,26 @@ public:
 		m_active &= ~(1u << s);
 	}
 
+	/*
+	 * No users are left on the CPU: every slot forgets its configuration
+	 * and records, so the switch hook has nothing to do until a user
+	 * binds again (which finds a fresh slot and restores the running
+	 * task's records).
+	 */
+	void forget_all()
+	{
+		for (u32 i = 0; i < N; i++) {
+			if (m_slots[i].users)
+				return;
+		}
+		for (u32 i = 0; i < N; i++) {
+			Slot &sl = m_slots[i];
+			sl.unit.set_ctl(0);
+			sl.unit.reset();
+			sl.configured = false;
+		}
+		m_configured = 0;
+	}
 	/*
 	 * Offer @b to every unit with users; @match_top: a kernel return pops
 	 * only a call-stack unit whose youngest record is its call (as the

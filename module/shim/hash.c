@@ -25,6 +25,18 @@ void lbrctx_shim_hash_destroy(void *ht)
 	rhashtable_destroy(ht);
 }
 
+/* The bucket array's size in bytes (a statistic). */
+u64 lbrctx_shim_hash_table_bytes(void *ht)
+{
+	struct rhashtable *t = ht;
+	u64 bytes;
+
+	rcu_read_lock();
+	bytes = struct_size(rcu_dereference(t->tbl), buckets, rcu_dereference(t->tbl)->size);
+	rcu_read_unlock();
+	return bytes;
+}
+
 void *lbrctx_shim_hash_lookup(void *ht, const void *key)
 {
 	return rhashtable_lookup(ht, &key, lbrctx_hash_params);

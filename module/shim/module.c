@@ -32,6 +32,58 @@ module_param(save_restore, bool, 0644);
 MODULE_PARM_DESC(save_restore,
 		 "Save and restore each task's LBR state on context switch (default Y). N resets the unit on every switch instead, as perf did for system-wide events before per-task data: for the seed-003 comparison only.");
 
+/*
+ * store: whose per-task store the switch hook reads. "lbrctx" (default) is
+ * lbrctx's own; "upstream" is the perf core's task_struct::perf_ctx_data
+ * (6.15+), for the side-by-side benchmarks. A write is refused while
+ * lbrctx events exist, and "upstream" where the core's slot may belong
+ * to another PMU (module/pmu.cpp: lbrctx_store_mode_check()).
+ */
+static bool store_upstream;
+
+int lbrctx_shim_store_set(const char *val)
+{
+	bool upstream;
+	int ret;
+
+	if (sysfs_streq(val, "lbrctx")) {
+		upstream = false;
+	} else if (sysfs_streq(val, "upstream")) {
+		upstream = true;
+	} else {
+		pr_info_ratelimited("lbrctx: store=%.16s: use lbrctx or upstream\n", val);
+		return -EINVAL;
+	}
+	ret = lbrctx_store_mode_check(upstream);
+	if (ret)
+		return ret;
+	WRITE_ONCE(store_upstream, upstream);
+	return 0;
+}
+
+static int lbrctx_store_set(const char *val, const struct kernel_param *kp)
+{
+	return lbrctx_shim_store_set(val);
+}
+
+static int lbrctx_store_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n", READ_ONCE(store_upstream) ? "upstream" : "lbrctx");
+}
+
+static const struct kernel_param_ops lbrctx_store_ops = {
+	.set = lbrctx_store_set,
+	.get = lbrctx_store_get,
+};
+module_param_cb(store, &lbrctx_store_ops, NULL, 0644);
+MODULE_PARM_DESC(store,
+		 "Per-task store the context-switch hook reads: lbrctx (default) or upstream, the perf core's task_struct::perf_ctx_data (Linux 6.15+, for benchmarks; refused where a CPU PMU records LBR call stacks). Changes are refused while lbrctx events exist.");
+
+bool lbrctx_param_store_upstream(void)
+{
+	return READ_ONCE(store_upstream);
+}
+
 const char *lbrctx_param_probes(void)
 {
 	return probes;

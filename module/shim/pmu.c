@@ -165,6 +165,78 @@ u32 lbrctx_shim_pmu_type(void)
 	return lbrctx_pmu.type;
 }
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+bool lbrctx_shim_upstream_store(void)
+{
+	return true;
+}
+
+void lbrctx_shim_pmu_set_task_ctx_cache(void *cache)
+{
+	lbrctx_pmu.task_ctx_cache = cache;
+}
+
+/*
+ * event_init, task context, as its last step: perf_event_alloc() attaches
+ * the task's (or, CPU-wide, every task's) perf_ctx_data right after
+ * perf_init_event(), and __free_event() detaches whenever the flag is set,
+ * so it must never be set on an event_init that fails.
+ */
+void lbrctx_shim_event_attach_task_data(void *ev)
+{
+	struct perf_event *event = ev;
+
+	event->attach_state |= PERF_ATTACH_TASK_DATA;
+}
+
+/* Under RCU (the switch hook: interrupts off, in an RCU read section). */
+void *lbrctx_shim_task_ctx_data(void *task, void *cache)
+{
+	struct perf_ctx_data *cd = rcu_dereference(((struct task_struct *)task)->perf_ctx_data);
+
+	return cd && cd->ctx_cache == cache ? cd->data : NULL;
+}
+#else
+bool lbrctx_shim_upstream_store(void)
+{
+	return false;
+}
+
+void lbrctx_shim_pmu_set_task_ctx_cache(void *cache)
+{
+}
+
+void lbrctx_shim_event_attach_task_data(void *ev)
+{
+}
+
+void *lbrctx_shim_task_ctx_data(void *task, void *cache)
+{
+	return NULL;
+}
+#endif
+
+/* Task context, may sleep. */
+bool lbrctx_shim_pmu_has_call_stack(u32 type)
+{
+	struct perf_event_attr attr = {
+		.type = type,
+		.size = sizeof(attr),
+		.config = type == PERF_TYPE_HARDWARE ? PERF_COUNT_HW_CPU_CYCLES : 0,
+		.sample_period = 1000000,
+		.sample_type = PERF_SAMPLE_BRANCH_STACK,
+		.branch_sample_type = PERF_SAMPLE_BRANCH_KERNEL | PERF_SAMPLE_BRANCH_CALL_STACK,
+		.disabled = 1,
+	};
+	struct perf_event *event;
+
+	event = perf_event_create_kernel_counter(&attr, -1, current, NULL, NULL);
+	if (IS_ERR(event))
+		return false;
+	perf_event_release_kernel(event);
+	return true;
+}
+
 void lbrctx_shim_event_attr(void *ev, struct lbrctx_attr *a)
 {
 	struct perf_event *event = ev;

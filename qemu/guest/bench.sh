@@ -2,9 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of make bench. Benchmarks, not tests: every figure is a ratio
 # or a value measured within this one boot, A/B interleaved, as medians.
-#   P2, P3 (and L): the store benchmarks of lbrctx_bench.ko (kunit/bench.cpp)
-#   P1: pipe ping-pong on one CPU, system-wide call-stack event on / off
-#   P4: fork+exit rate, system-wide call-stack event on / off
+#   P2, P3 (and L): the store benchmarks of lbrctx_bench.ko (kunit/bench.cpp),
+#       with lbrctx's store and the core's (store=upstream, 7.x) side by side
+#   K1: ns per probed kernel call+return: lbrctx against its empty-handler floor
+#   P1: pipe ping-pong on one CPU, system-wide call-stack event on / off,
+#       probes off the path and the default probes, each store, and a
+#       per-task event on another CPU
+#   P4: fork+exit rate, system-wide call-stack event on / off, each store;
+#       and with a forker on every CPU (p4all)
 #   P5: call-stack sampling at 10 kHz on CPU 0: samples, lost, cost per sample
 #   P1b: P1 with two configurations (two units) against one
 #   U1: one probed user call and return: lbrctx against a bare uprobe pair
@@ -18,33 +23,93 @@ R=${BENCH_ROUNDS:-11}
 dmesg -c >/dev/null
 # lbrctx stays loaded from here to the end: reloading it within one boot
 # hits 7.3's fgraph re-registration bug (qemu/repro/fgraph-reregister.sh).
+VCPUS=$(nproc)
+P=/sys/kernel/debug/lbrctx/probes
+ST=/sys/module/lbrctx/parameters/store
 step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
 step $E_INSMOD_LBRCTX insmod ./lbrctx.ko
+default_probes=$(cat $P)
+# The store benchmarks open CPU-wide events through perf: one probed
+# function keeps the probes' registration, the same for both stores, small.
+step $E_STEP sh -c "echo lbrctx_tchain_cost_rec >$P"
 insmod ./lbrctx_bench.ko || { dmesg >bench-dmesg.log; exit $E_INSMOD_BENCH; }
 dmesg -c >bench-dmesg.log
 cat /sys/kernel/debug/lbrctx/store >store-after.txt
 step $E_RMMOD_BENCH rmmod lbrctx_bench
-sed -n 's/^\[[ 0-9.]*\] lbrctx: \(P[0-9] .*\|L .*\)$/\1/p' bench-dmesg.log >bench.txt
+sed -n "s/^\[[ 0-9.]*\] lbrctx: \(P[0-9] \|L \)\(.*\)$/\1vcpus=$VCPUS \2/p" bench-dmesg.log >bench.txt
+upstream=0
+[ "$(cat $ST)" = lbrctx ] && echo upstream >$ST 2>/dev/null && echo lbrctx >$ST && upstream=1
+
+# K1: the branch source's cost per probed call and return, lbrctx's
+# recording against the same probe with empty handlers (kunit/bench_probe.c)
+# and no probe, in one module load; the lbrctx branches event on the
+# loading task counts what lbrctx recorded (2 per call, calls x rounds).
+N=${K1_N:-20000}
+step $E_STEP sh -c "echo lbrctx_tchain_cost_rec >$P"
+perf stat -x, -e lbrctx/branches/ -o k1-stat.txt -- insmod ./lbrctx_bench.ko k1=$N k1_rounds=$R \
+	>k1-insmod.txt 2>&1 || { dmesg >k1-dmesg.log; exit $E_INSMOD_BENCH; }
+step $E_RMMOD_BENCH rmmod lbrctx_bench
+dmesg -c >k1-dmesg.log
+rec=$(awk -F, '/lbrctx/ { print $1 }' k1-stat.txt)
+sed -n "s/^\[[ 0-9.]*\] lbrctx: K1 \(.*\)$/K1 vcpus=$VCPUS \1 recorded=$rec expected=$((2 * N * R))/p" k1-dmesg.log >>bench.txt
+if [ "$VCPUS" != 2 ]; then
+	# The many-CPU boot: the store benchmarks above, and P4 on every CPU.
+	step $E_STEP sh -c "echo '$default_probes' >$P"
+	step $E_STEP sh -c "$T p4all $R ${P4_N:-100} >p4all.txt 2>&1"
+	set -- $(cat p4all.txt)
+	echo "P4all vcpus=$VCPUS ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks_per_cpu=/')" >>bench.txt
+	step $E_RMMOD_LBRCTX rmmod lbrctx
+	step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
+	exit 0
+fi
 
 # The PMU benchmarks, with the default probes (vfs_read, vfs_write and the
 # test chain).
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 
+# ab WHAT N OUT: R rounds of lbrctx-tool WHAT (one off/on pair a round),
+# lbrctx's store and, on 7.x, the core's (store=upstream) in alternating
+# order; OUT.lbrctx and OUT.upstream get "off on" per round.
+ab() {
+	: >$3.lbrctx; : >$3.upstream
+	i=0
+	while [ $i -lt $R ]; do
+		for k in 0 1; do
+			m=lbrctx
+			[ $(((i + k) % 2)) = 1 ] && m=upstream
+			[ $m = upstream ] && [ $upstream = 0 ] && continue
+			echo $m >$ST || exit $E_STEP
+			$T $1 1 $2 | sed 's/^[a-z0-9]* off_[a-z_]*=\([0-9.]*\) on_[a-z_]*=\([0-9.]*\).*/\1 \2/' >>$3.$m
+		done
+		i=$((i + 1))
+	done
+	echo lbrctx >$ST
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# abratio FILE: "off on ratio" from the medians of FILE's two columns.
+abratio() {
+	[ -s "$1" ] || { echo "0 0 not-measured"; return; }
+	o=$(awk '{ print $1 }' $1 | median) n=$(awk '{ print $2 }' $1 | median)
+	awk -v o="$o" -v n="$n" 'BEGIN { printf "%.0f %.0f %.3f\n", o, n, n / o }'
+}
+
 # P1 measures the context-switch path: the probes are moved off the
 # ping-pong's path (the test chain only), so the event on adds the switch
-# hook's save and restore and nothing else. A second run with the default
-# probes (vfs_read and vfs_write, which every pipe read and write calls)
-# adds the branch source's cost: ratio_vfs_probed.
-P=/sys/kernel/debug/lbrctx/probes
-default_probes=$(cat $P)
+# hook's save and restore and nothing else. With the default probes
+# (vfs_read and vfs_write, which every pipe read and write calls) it adds
+# the branch source's cost too: both are the headline. p1other puts the
+# event on a task of CPU 1, so CPU 0's switches meet no event there.
 step $E_STEP sh -c "echo 'lbrctx_tchain_*' >$P"
-step $E_STEP sh -c "$T p1 $R ${P1_N:-20000} >p1.txt 2>&1"
+ab p1 ${P1_N:-20000} p1
+step $E_STEP sh -c "$T p1other $R ${P1_N:-20000} >p1other.txt 2>&1"
 step $E_STEP sh -c "echo '$default_probes' >$P"
-step $E_STEP sh -c "$T p1 $R ${P1_N:-20000} >p1-vfs.txt 2>&1"
-set -- $(cat p1-vfs.txt)
-vfs=${4#ratio=}
-set -- $(cat p1.txt)
-echo "P1 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/round_trips=/') ratio_vfs_probed=$vfs upstream_ratio=not-measured" >>bench.txt
+ab p1 ${P1_N:-20000} p1vfs
+set -- $(abratio p1.lbrctx); off=$1 on=$2 r_off=$3
+set -- $(abratio p1.upstream); up_off=$1 up_on=$2 r_up=$3
+set -- $(abratio p1vfs.lbrctx); r_vfs=$3
+set -- $(abratio p1vfs.upstream); r_vfs_up=$3
+set -- $(cat p1other.txt); r_other=${4#ratio=}
+echo "P1 vcpus=$VCPUS ratio_probes_off=$r_off ratio_default_probes=$r_vfs off_ns=$off on_ns=$on rounds=$R round_trips=${P1_N:-20000} upstream_ratio_probes_off=$r_up upstream_ratio_default_probes=$r_vfs_up upstream_off_ns=$up_off upstream_on_ns=$up_on ratio_other_cpu=$r_other" >>bench.txt
 
 # P1 with two configurations: the system-wide call-stack event, and beside
 # it a per-task branches event on the ping-pong tasks, whose configuration
@@ -54,9 +119,13 @@ step $E_STEP sh -c "$T p1two $R ${P1_N:-20000} >p1two.txt 2>&1"
 step $E_STEP sh -c "echo '$default_probes' >$P"
 sed -n 's/^p1two /P1b /p' p1two.txt >>bench.txt
 
-step $E_STEP sh -c "$T p4 $R ${P4_N:-400} >p4.txt 2>&1"
-set -- $(cat p4.txt)
-echo "P4 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks=/')" >>bench.txt
+ab p4 ${P4_N:-400} p4
+set -- $(abratio p4.lbrctx); off=$1 on=$2 r=$3
+set -- $(abratio p4.upstream); up_off=$1 up_on=$2 r_up=$3
+echo "P4 vcpus=$VCPUS ratio=$r off_per_s=$off on_per_s=$on rounds=$R forks=${P4_N:-400} upstream_ratio=$r_up upstream_off_per_s=$up_off upstream_on_per_s=$up_on" >>bench.txt
+step $E_STEP sh -c "$T p4all $R ${P4_N:-400} >p4all.txt 2>&1"
+set -- $(cat p4all.txt)
+echo "P4all vcpus=$VCPUS ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks_per_cpu=/')" >>bench.txt
 
 # P5: 10 kHz is a 100000 ns period. Each round runs the same read loop on
 # CPU 0 without and with `perf record -C 0`, in alternating order. The
@@ -64,7 +133,6 @@ echo "P4 ${4} ${2} ${3} rounds=$R $(echo ${6} | sed 's/n=/forks=/')" >>bench.txt
 # cost of sampling, not of probing vfs_read.
 step $E_STEP sh -c "echo 'lbrctx_tchain_*' >$P"
 N=${P5_N:-200000}
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >p5-off.txt; : >p5-on.txt; : >p5-samples.txt; : >p5-loop.txt; : >p5-lost.txt; : >p5-dropped.txt
 i=0
 while [ $i -lt 5 ]; do

@@ -102,6 +102,46 @@ expect seed003_system_wide_within_half_a_point_of_per_process "system-wide $sw% 
 expect seed003_nosave_shows_short_stacks "nosave $ns% system-wide $sw%" \
 	at_least "$sw" "$(awk -v n="$ns" 'BEGIN { print n + 10 }')"
 
+# store=upstream: the switch hook reads the perf core's task_struct::
+# perf_ctx_data (6.15+), which the core attaches for lbrctx's events from
+# lbrctx's cache; the seed-003 system-wide run again on it. Refused on
+# older kernels, and while lbrctx events exist.
+ST=/sys/module/lbrctx/parameters/store
+case $(uname -r) in
+6.1.* | 6.12.*)
+	echo upstream 2>$art/store-upstream.err >$ST
+	rc=$?
+	expect store_upstream_refused_before_6_15 "rc=$rc store=$(cat $ST): $(cat $art/store-upstream.err)" \
+		[ $rc -ne 0 -a "$(cat $ST)" = lbrctx ]
+	expect store_upstream_refusal_is_eopnotsupp "$(cat $art/store-upstream.err)" \
+		grep -q 'not supported' $art/store-upstream.err
+	;;
+*)
+	echo upstream 2>$art/store-upstream.err >$ST
+	expect store_upstream_accepted "store=$(cat $ST): $(cat $art/store-upstream.err)" [ "$(cat $ST)" = upstream ]
+	record system-wide-upstream -a -e lbrctx/callstack/
+	check perf_record_system-wide-upstream_succeeds "$(cat $art/record-system-wide-upstream.rc)" \
+		"$(tail -n 3 $art/record-system-wide-upstream.txt | tr '\n' ' ')"
+	set -- $(completeness $work/script-system-wide-upstream.txt); up_c=$1 up_n=$2
+	up=$(pct $up_c $up_n)
+	echo "seed003-upstream kernel=$(uname -r | sed 's/-lbrctx$//') system-wide=$up samples=$up_n" >>$out/seed003.txt
+	expect seed003_upstream_store_has_samples "$up_n samples in f3" [ "$up_n" -ge 50 ]
+	expect seed003_upstream_store_system_wide_complete_at_least_99_5 "system-wide $up%" at_least "$up" 99.5
+	# No change while an event exists.
+	$PERF stat -a -e lbrctx/callstack/ -- sleep 3 >$art/store-busy-stat.txt 2>&1 &
+	sleep 1.5
+	echo lbrctx 2>$art/store-busy.err >$ST
+	rc=$?
+	wait
+	expect store_change_refused_while_events_exist "rc=$rc store=$(cat $ST): $(cat $art/store-busy.err)" \
+		[ $rc -ne 0 -a "$(cat $ST)" = upstream ]
+	echo lbrctx >$ST
+	expect store_back_to_lbrctx "store=$(cat $ST)" [ "$(cat $ST)" = lbrctx ]
+	;;
+esac
+echo bogus 2>$art/store-bogus.err >$ST
+expect store_unknown_value_refused "$(cat $art/store-bogus.err) store=$(cat $ST)" \
+	[ "$(cat $ST)" = lbrctx ]
 # Branch-count sampling: every 16 branches, with branch stacks.
 echo 2 >/sys/module/lbrctx_tchain/parameters/rounds
 $PERF record -B -N -q -e lbrctx/branches/ -c 16 -b -o $work/branches.data -- \

@@ -43,6 +43,8 @@ public:
 	{
 		return static_cast<HashNode *>(lbrctx_shim_hash_lookup(m_ht.get(), key));
 	}
+	/* The bucket array's bytes. */
+	u64 table_bytes() { return m_ready ? lbrctx_shim_hash_table_bytes(m_ht.get()) : 0; }
 	/* -EEXIST when the key is there already. */
 	int insert(HashNode &n) { return lbrctx_shim_hash_insert(m_ht.get(), &n); }
 	int remove(HashNode &n) { return lbrctx_shim_hash_remove(m_ht.get(), &n); }
