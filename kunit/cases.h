@@ -35,6 +35,7 @@
 	X(store_threads_exiting_during_the_walk_leak_nothing)                   \
 	X(store_rcu_reader_keeps_valid_memory_across_a_concurrent_put)          \
 	X(store_exiting_task_frees_its_object_once_references_drop)             \
+	X(store_switch_lookup_cache_forgets_an_unhashed_object)                 \
 	X(store_exit_racing_a_global_detach_does_not_underflow)                 \
 	X(store_child_linked_after_the_walk_is_not_missed)                      \
 	X(store_setuid_credential_change_keeps_the_data_of_a_live_task)         \

@@ -462,6 +462,40 @@ LBRCTX_KUNIT_CASE(store_exiting_task_frees_its_object_once_references_drop)
 	k::Task(target).unpin();
 }
 
+/*
+ * The switch path's per-CPU cache (Store::lookup_here()): a hit is the
+ * hashed object, and the unhash at exit clears every CPU's entry, so a
+ * task's cached object is not found once the task exited, even while a
+ * reference keeps the object alive.
+ */
+LBRCTX_KUNIT_CASE(store_switch_lookup_cache_forgets_an_unhashed_object)
+{
+	Fixture f(test);
+	KASSERT(test, f.ready());
+	void *target = lbrctx_kt_start(park, nullptr, "lbrctx_recent");
+	KASSERT(test, target);
+	auto r = f.store().attach(k::Task(target));
+	KASSERT(test, !r.is_error());
+	TaskRef ref = r.release_value();
+	k::Task(target).pin();
+	void *other = lbrctx_shim_current();
+	{
+		k::IrqSave irqs;
+		KEXPECT(test, f.store().lookup_here(k::Task(target)) == ref.get());
+		KEXPECT(test, f.store().lookup_here(k::Task(target)) == ref.get());
+		KEXPECT(test, f.store().lookup_here(k::Task(other)) == nullptr);
+	}
+	lbrctx_kt_stop(target);
+	{
+		k::IrqSave irqs;
+		KEXPECT(test, f.store().lookup_here(k::Task(target)) == nullptr);
+	}
+	KEXPECT_EQ(test, ref->refs.read(), 1);
+	ref.reset();
+	KEXPECT_EQ(test, f.live(), 0);
+	k::Task(target).unpin();
+}
+
 namespace {
 
 struct Reaper {

@@ -220,11 +220,12 @@ void Store::unhash_locked(TaskData *td)
 			 __ATOMIC_RELAXED);
 	/* Pairs with the fence in lookup_here(): see m_recent. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	u32 i = recent_index(td->task());
 	m_recent.for_each([&](Recent &r) {
-		TaskData *expected = td;
-		__atomic_compare_exchange_n(&r.td[i], &expected, nullptr, false, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED);
+		for (auto &slot : r.td) {
+			TaskData *expected = td;
+			__atomic_compare_exchange_n(&slot, &expected, nullptr, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
 	});
 }
 
@@ -277,30 +278,31 @@ TaskData *Store::lookup(k::Task task)
 	return from_node(m_hash.lookup(task.raw()));
 }
 
-u32 Store::recent_index(k::Task task)
-{
-	/* task_structs are large slab objects: the low bits carry nothing. */
-	u64 p = reinterpret_cast<unsigned long>(task.raw());
-	return static_cast<u32>((p * 0x9e3779b97f4a7c15ull) >> 60) & (kRecent - 1);
-}
-
 TaskData *Store::lookup_here(k::Task task)
 {
 	if (!m_recent.ready())
 		return lookup(task);
-	TaskData **slot = &m_recent.this_cpu()->td[recent_index(task)];
-	TaskData *td = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	if (td && td->node.key == task.raw())
-		return td;
-	td = lookup(task);
+	Recent &r = *m_recent.this_cpu();
+	for (u32 i = 0; i < kRecent; i++) {
+		if (r.key[i] != task.raw())
+			continue;
+		/* Only unhash_locked() changes td[i] under us: to null. */
+		TaskData *td = __atomic_load_n(&r.td[i], __ATOMIC_RELAXED);
+		if (td && td->node.key == task.raw())
+			return td;
+	}
+	TaskData *td = lookup(task);
 	if (!td)
 		return nullptr;
-	__atomic_store_n(slot, td, __ATOMIC_RELAXED);
+	u32 i = r.next++ % kRecent;
+	__atomic_store_n(&r.td[i], nullptr, __ATOMIC_RELAXED);
+	r.key[i] = task.raw();
+	__atomic_store_n(&r.td[i], td, __ATOMIC_RELAXED);
 	/* Pairs with the fence in unhash_locked(): see m_recent. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!(__atomic_load_n(&td->flags, __ATOMIC_RELAXED) & TaskData::kHashed)) {
 		TaskData *expected = td;
-		__atomic_compare_exchange_n(slot, &expected, nullptr, false, __ATOMIC_RELAXED,
+		__atomic_compare_exchange_n(&r.td[i], &expected, nullptr, false, __ATOMIC_RELAXED,
 					    __ATOMIC_RELAXED);
 	}
 	return td;

@@ -20,6 +20,7 @@
  *   lbrctx-tool p4 ROUNDS N         fork+exit rate, event off/on
  *   lbrctx-tool p1other ROUNDS N    p1 with the event per-task, on a task
  *                                   that runs on CPU 1 (no event on CPU 0)
+ *   lbrctx-tool p1othersw ROUNDS N  the same with a software event (cpu-clock)
  *   lbrctx-tool p4all ROUNDS N      p4 with a forker pinned to every CPU
  *   lbrctx-tool ucalls N            N calls of a function U1 probes
  *   lbrctx-tool p1two ROUNDS N      ping-pong with one configuration
@@ -688,16 +689,22 @@ static int cmd_ab(const char *what, int rounds, long n)
 
 	if (rounds > 256)
 		rounds = 256;
-	if (!strcmp(what, "p1other"))
+	if (!strncmp(what, "p1other", 7))
 		spinner = spinner_on_cpu1();
 	for (r = 0; r < rounds; r++) {
 		for (int k = 0; k < 2; k++) {
 			int with = (r + k) % 2, nf = 0;
 			double v;
 
-			if (with && !strcmp(what, "p1other")) {
+			if (with && (!strcmp(what, "p1other") || !strcmp(what, "p1othersw"))) {
+				/* p1othersw: a software event there instead, the core's share. */
 				struct perf_event_attr a = { .size = sizeof(a), .type = pmu_type(),
 							     .config = 0x100 };
+
+				if (what[7] == 's') {
+					a.type = PERF_TYPE_SOFTWARE;
+					a.config = PERF_COUNT_SW_CPU_CLOCK;
+				}
 				fds[0] = perf_open(&a, spinner, -1, -1, PERF_FLAG_FD_CLOEXEC);
 				nf = fds[0] >= 0 ? 1 : -errno;
 				if (nf <= 0) {
@@ -1154,7 +1161,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "p1two") && argc == 4)
 		return cmd_p1two(atoi(argv[2]), atol(argv[3]));
 	if ((!strcmp(argv[1], "p1") || !strcmp(argv[1], "p4") || !strcmp(argv[1], "p1other") ||
-	     !strcmp(argv[1], "p4all")) &&
+	     !strcmp(argv[1], "p1othersw") || !strcmp(argv[1], "p4all")) &&
 	    argc == 4)
 		return cmd_ab(argv[1], atoi(argv[2]), atol(argv[3]));
 	if (!strcmp(argv[1], "reads") && argc == 3)

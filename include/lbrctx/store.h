@@ -154,13 +154,13 @@ public:
 	TaskData *lookup(k::Task task);
 	/*
 	 * lookup() through this CPU's cache of the objects it found last
-	 * (kRecent, indexed by the task): the switch path's, whose prev and
-	 * next are the few tasks that run here, however many objects live.
-	 * IRQs off (which is an RCU read section too).
+	 * (kRecent of them, replaced in turn): the switch path's, whose prev
+	 * and next are the few tasks that run here, however many objects
+	 * live. IRQs off (which is an RCU read section too).
 	 */
 	TaskData *lookup_here(k::Task task);
-	/* Entries per CPU of lookup_here()'s cache. */
-	static constexpr u32 kRecent = 16;
+	/* Entries per CPU of lookup_here()'s cache: one cache line of keys. */
+	static constexpr u32 kRecent = 8;
 
 	Stats stats();
 	k::FaultAttr &fault() { return m_fail; }
@@ -205,7 +205,6 @@ private:
 	void drop_task_owned_locked(TaskData *td);
 	void drop_all_global_locked();
 	static void free_rcu(lbrctx_rcu *r) noexcept;
-	static u32 recent_index(k::Task task);
 
 	SlabCache<TaskData> m_cache;
 	SlabCache<SideBlock> m_side_cache;
@@ -214,7 +213,8 @@ private:
 	};
 	k::PerCpu<SideSpares> m_spares;
 	/*
-	 * lookup_here()'s cache. Only its CPU fills an entry; unhash_locked()
+	 * lookup_here()'s cache. Only its CPU fills an entry, with IRQs off;
+	 * unhash_locked()
 	 * clears every CPU's entry of the object before the RCU free, so an
 	 * entry read under RCU is a live object. The filler re-checks
 	 * kHashed after a full barrier, and the unhasher clears kHashed
@@ -222,7 +222,9 @@ private:
 	 * outlives the object's unhash.
 	 */
 	struct Recent {
+		const void *key[kRecent]; /* the task of td[i] when filled */
 		TaskData *td[kRecent];
+		u32 next; /* the entry the next miss fills */
 	};
 	k::PerCpu<Recent> m_recent;
 	k::HashTable m_hash;

@@ -98,10 +98,13 @@ abratio() {
 # hook's save and restore and nothing else. With the default probes
 # (vfs_read and vfs_write, which every pipe read and write calls) it adds
 # the branch source's cost too: both are the headline. p1other puts the
-# event on a task of CPU 1, so CPU 0's switches meet no event there.
+# event on a task of CPU 1, so CPU 0's switches meet no event there;
+# p1othersw does the same with a software event, the perf core's own cost
+# of a per-task event (its sched hooks run on every CPU's switches).
 step $E_STEP sh -c "echo 'lbrctx_tchain_*' >$P"
 ab p1 ${P1_N:-20000} p1
 step $E_STEP sh -c "$T p1other $R ${P1_N:-20000} >p1other.txt 2>&1"
+step $E_STEP sh -c "$T p1othersw $R ${P1_N:-20000} >p1othersw.txt 2>&1"
 step $E_STEP sh -c "echo '$default_probes' >$P"
 ab p1 ${P1_N:-20000} p1vfs
 set -- $(abratio p1.lbrctx); off=$1 on=$2 r_off=$3
@@ -109,7 +112,8 @@ set -- $(abratio p1.upstream); up_off=$1 up_on=$2 r_up=$3
 set -- $(abratio p1vfs.lbrctx); r_vfs=$3
 set -- $(abratio p1vfs.upstream); r_vfs_up=$3
 set -- $(cat p1other.txt); r_other=${4#ratio=}
-echo "P1 vcpus=$VCPUS ratio_probes_off=$r_off ratio_default_probes=$r_vfs off_ns=$off on_ns=$on rounds=$R round_trips=${P1_N:-20000} upstream_ratio_probes_off=$r_up upstream_ratio_default_probes=$r_vfs_up upstream_off_ns=$up_off upstream_on_ns=$up_on ratio_other_cpu=$r_other" >>bench.txt
+set -- $(cat p1othersw.txt); r_other_sw=${4#ratio=}
+echo "P1 vcpus=$VCPUS ratio_probes_off=$r_off ratio_default_probes=$r_vfs off_ns=$off on_ns=$on rounds=$R round_trips=${P1_N:-20000} upstream_ratio_probes_off=$r_up upstream_ratio_default_probes=$r_vfs_up upstream_off_ns=$up_off upstream_on_ns=$up_on ratio_other_cpu=$r_other ratio_other_cpu_sw_event=$r_other_sw" >>bench.txt
 
 # P1 with two configurations: the system-wide call-stack event, and beside
 # it a per-task branches event on the ping-pong tasks, whose configuration
