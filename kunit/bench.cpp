@@ -171,7 +171,8 @@ u64 upstream_lookup_ns(int n)
 	}
 	u64 t1 = lbrctx_kt_ktime_ns();
 	if (found != static_cast<u64>(kLookups))
-		lbrctx_err("bench: %llu of %d upstream lookups missed\n", kLookups - found, kLookups);
+		lbrctx_err("bench: %llu of %d upstream lookups missed\n", kLookups - found,
+			   kLookups);
 	return (t1 - t0) / kLookups;
 }
 
@@ -275,11 +276,15 @@ int run()
 			for (int k = 0; k < (upstream ? 2 : 1); k++) {
 				bool up = upstream && (r + k) % 2 == 1;
 				bool last = sizes[s] == 10000 && r == kRounds - 1;
-				bool ok = up ? open_global("upstream", &ut[r], &ub[r], [&] {
-					if (last)
-						up_lookup_10k = upstream_lookup_ns(n);
-				})
-					     : open_global("lbrctx", &pt[r], &pb[r], [] {});
+				bool ok =
+					up ? open_global("upstream", &ut[r], &ub[r],
+							 [&] {
+								 if (last)
+									 up_lookup_10k =
+										 upstream_lookup_ns(
+											 n);
+							 })
+					   : open_global("lbrctx", &pt[r], &pb[r], [] {});
 				if (!ok) {
 					stop(n);
 					return -LBRCTX_K_EIO;

@@ -917,7 +917,8 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 TaskData *Pmu::task_data(k::Task t, bool upstream)
 {
 	if (upstream)
-		return static_cast<TaskData *>(lbrctx_shim_task_ctx_data(t.raw(), m_upstream_cache));
+		return static_cast<TaskData *>(
+			lbrctx_shim_task_ctx_data(t.raw(), m_upstream_cache));
 	return m_store->lookup_here(t);
 }
 
@@ -994,8 +995,8 @@ Result<void> Pmu::init(Store &store, Source &source, UserSource &user)
 	}
 	if (lbrctx_shim_upstream_store()) {
 		/* store=upstream's objects: TaskData-sized, as lbrctx's, so the hook reads both alike. */
-		m_upstream_cache = lbrctx_shim_cache_create("lbrctx_upstream_data", sizeof(TaskData),
-							    alignof(TaskData));
+		m_upstream_cache = lbrctx_shim_cache_create("lbrctx_upstream_data",
+							    sizeof(TaskData), alignof(TaskData));
 		if (!m_upstream_cache) {
 			destroy();
 			return err::nomem();

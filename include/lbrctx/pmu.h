@@ -102,13 +102,13 @@ struct EventState {
 	Kind kind;
 	bool sampling;
 	bool uses_unit;
-	bool global; /* holds a global store reference */
-	bool probes; /* holds a kernel source reference */
-	bool user;   /* holds a user source reference */
-	bool ran;    /* added on a CPU at least once */
-	bool parked; /* added, waiting for a unit (kUnits) */
+	bool global;   /* holds a global store reference */
+	bool probes;   /* holds a kernel source reference */
+	bool user;     /* holds a user source reference */
+	bool ran;      /* added on a CPU at least once */
+	bool parked;   /* added, waiting for a unit (kUnits) */
 	bool upstream; /* store=upstream: the core holds its task data (perf_ctx_data) */
-	s8 slot;     /* its unit on the CPU it is added on, or -1 */
+	s8 slot;       /* its unit on the CPU it is added on, or -1 */
 	bool exclude_user;
 	bool exclude_idle;
 	EntryFormat format;

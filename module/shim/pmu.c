@@ -165,10 +165,10 @@ u32 lbrctx_shim_pmu_type(void)
 	return lbrctx_pmu.type;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+/* store=upstream (module/pmu.cpp): the perf core's per-task store, 6.15+. */
 bool lbrctx_shim_upstream_store(void)
 {
-	return true;
+	return LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0);
 }
 
 void lbrctx_shim_pmu_set_task_ctx_cache(void *cache)
@@ -180,41 +180,25 @@ void lbrctx_shim_pmu_set_task_ctx_cache(void *cache)
  * event_init, task context, as its last step: perf_event_alloc() attaches
  * the task's (or, CPU-wide, every task's) perf_ctx_data right after
  * perf_init_event(), and __free_event() detaches whenever the flag is set,
- * so it must never be set on an event_init that fails.
+ * so it must never be set on an event_init that fails. Only with
+ * store=upstream, which is refused before 6.15.
  */
 void lbrctx_shim_event_attach_task_data(void *ev)
 {
-	struct perf_event *event = ev;
-
-	event->attach_state |= PERF_ATTACH_TASK_DATA;
+	((struct perf_event *)ev)->attach_state |= PERF_ATTACH_TASK_DATA;
 }
 
 /* Under RCU (the switch hook: interrupts off, in an RCU read section). */
 void *lbrctx_shim_task_ctx_data(void *task, void *cache)
 {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
 	struct perf_ctx_data *cd = rcu_dereference(((struct task_struct *)task)->perf_ctx_data);
 
 	return cd && cd->ctx_cache == cache ? cd->data : NULL;
-}
 #else
-bool lbrctx_shim_upstream_store(void)
-{
-	return false;
-}
-
-void lbrctx_shim_pmu_set_task_ctx_cache(void *cache)
-{
-}
-
-void lbrctx_shim_event_attach_task_data(void *ev)
-{
-}
-
-void *lbrctx_shim_task_ctx_data(void *task, void *cache)
-{
 	return NULL;
-}
 #endif
+}
 
 /* Task context, may sleep. */
 bool lbrctx_shim_pmu_has_call_stack(u32 type)

@@ -20,7 +20,7 @@ T=$out/lbrctx-tool
 UP=$D/uprobes
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 echo 0 >/proc/sys/kernel/kptr_restrict
-have_kmemleak && UROUNDS=${UROUNDS:-16}
+have_kmemleak && UROUNDS=${UROUNDS:-20}
 
 # The probed program lives on tmpfs: uprobes read its pages (read_folio or
 # shmem); the 9p results share is checked on its own below.
