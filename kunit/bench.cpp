@@ -122,39 +122,14 @@ u64 lookup_ns(int n)
 }
 
 /*
- * The switch path's lookup: lookup_here() (interrupts off, this CPU's
- * cache of recent objects) over a working set of 4 of the @n tasks, the
- * few a CPU switches between, with @n objects live.
+ * ns per lookup as the switch path makes them: interrupts off, under RCU,
+ * over a working set of 4 of the @n tasks, the few a CPU switches between,
+ * with @n objects live. @lookup(task) is non-null when it finds the data.
  */
-u64 switch_lookup_ns(int n)
+template <class F> u64 working_set_lookup_ns(int n, const char *what, F lookup)
 {
 	constexpr int kLookups = 1 << 20;
 	constexpr int kBatch = 1024;
-	void *set[4];
-	for (int k = 0; k < 4; k++)
-		set[k] = g_threads[k * (n / 4)];
-	u64 found = 0;
-	u64 t0 = lbrctx_kt_ktime_ns();
-	for (int done = 0; done < kLookups; done += kBatch) {
-		{
-			k::IrqSave irqs;
-			for (int j = 0; j < kBatch; j++)
-				found += g_store.lookup_here(k::Task(set[j & 3])) != nullptr;
-		}
-		lbrctx_kt_yield();
-	}
-	u64 t1 = lbrctx_kt_ktime_ns();
-	if (found != static_cast<u64>(kLookups))
-		lbrctx_err("bench: %llu of %d switch lookups missed\n", kLookups - found, kLookups);
-	return (t1 - t0) / kLookups;
-}
-
-/* The same working set through the core's task_struct::perf_ctx_data (store=upstream). */
-u64 upstream_lookup_ns(int n)
-{
-	constexpr int kLookups = 1 << 20;
-	constexpr int kBatch = 1024;
-	void *cache = lbrctx_kunit_upstream_cache();
 	void *set[4];
 	for (int k = 0; k < 4; k++)
 		set[k] = g_threads[k * (n / 4)];
@@ -165,15 +140,30 @@ u64 upstream_lookup_ns(int n)
 			k::IrqSave irqs;
 			k::RcuReadGuard rcu;
 			for (int j = 0; j < kBatch; j++)
-				found += lbrctx_shim_task_ctx_data(set[j & 3], cache) != nullptr;
+				found += lookup(set[j & 3]) != nullptr;
 		}
 		lbrctx_kt_yield();
 	}
 	u64 t1 = lbrctx_kt_ktime_ns();
 	if (found != static_cast<u64>(kLookups))
-		lbrctx_err("bench: %llu of %d upstream lookups missed\n", kLookups - found,
-			   kLookups);
+		lbrctx_err("bench: %llu of %d %s lookups missed\n", kLookups - found, kLookups,
+			   what);
 	return (t1 - t0) / kLookups;
+}
+
+/* lbrctx's: Store::lookup_here(), this CPU's cache of recent objects. */
+u64 switch_lookup_ns(int n)
+{
+	return working_set_lookup_ns(n, "switch",
+				     [](void *t) { return g_store.lookup_here(k::Task(t)); });
+}
+
+/* The core's task_struct::perf_ctx_data (store=upstream). */
+u64 upstream_lookup_ns(int n)
+{
+	void *cache = lbrctx_kunit_upstream_cache();
+	return working_set_lookup_ns(
+		n, "upstream", [cache](void *t) { return lbrctx_shim_task_ctx_data(t, cache); });
 }
 
 /*
