@@ -22,6 +22,27 @@ E_RMMOD_KUNIT=26	# rmmod lbrctx_kunit failed
 E_RMMOD_BENCH=27	# rmmod lbrctx_bench failed
 E_STEP=28		# a benchmark or demo step failed (its output says which)
 
+# Debian's 6.12 headers ship a vmlinux that holds BTF and no code
+# (/lib/modules/<release>/build/vmlinux, for building modules with BTF).
+# perf 6.1 takes it for the kernel's symbol table when a record has no
+# build-ids (perf record -B), and every kernel address in perf script and
+# perf report is [unknown]. Where that file has no .text, perf script and
+# perf report read /proc/kallsyms instead (--kallsyms).
+_vmlinux=/lib/modules/$(uname -r)/build/vmlinux
+if [ -f "$_vmlinux" ] && ! readelf -S "$_vmlinux" 2>/dev/null | grep -q ' \.text '; then
+	PERF_KALLSYMS=--kallsyms=/proc/kallsyms
+	perf() {
+		case ${1:-} in
+		script | report)
+			_sub=$1
+			shift
+			command perf "$_sub" $PERF_KALLSYMS "$@"
+			;;
+		*) command perf "$@" ;;
+		esac
+	}
+fi
+
 # step STATUS COMMAND...: run a step the rest depends on; on failure say
 # which and exit with STATUS.
 step() {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Guest side of the hardening run (make check: short form; make stress:
-# long form, STRESS_LONG=1): the bad-input and privilege tables, the
+# Guest side of the hardening run (make check: short form, and a quick
+# one on the stock kernels, STRESS_QUICK=1; make stress: long form,
+# STRESS_LONG=1): the bad-input and privilege tables, the
 # isolation test, and the stress scenarios, each bounded in time and count.
 # Writes one "ok NAME" or "FAIL NAME: why" line per check to
 # stress-results.txt and the outputs to stress/. Runs in /tmp/out with
@@ -17,9 +18,15 @@ T=$out/lbrctx-tool
 debug=0
 have_kmemleak && debug=1
 long=${STRESS_LONG:-0}
+quick=${STRESS_QUICK:-0}
 # Bounds: seconds of churn, reload count, hotplug cycles.
 if [ "$long" = 1 ]; then
 	secs=60 reloads=100 cycles=20
+elif [ "${STRESS_QUICK:-0}" = 1 ]; then
+	# make check's stock-kernel guest (scripts/stock.sh, STOCK_SUITE=check):
+	# parts 1, 2 and 4 to 8; isolation (3), the pairs (9) and the probed
+	# binaries (10, 11) run in make check-stock.
+	secs=2 reloads=20 cycles=2
 elif [ $debug = 1 ]; then
 	secs=6 reloads=20 cycles=3
 else
@@ -105,40 +112,42 @@ done
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 settle privilege "$base"
 
-# 3. Isolation: at paranoid 1, nobody records its own task (B, which writes
-# mark_b) with a sample every 16 branches, while root's task A writes
-# mark_a on the same CPU, with a system-wide event keeping the unit
-# recording while A runs. No branch stack of B may hold A's marker; B's own
-# must be there.
-# The markers by exact name: the kretprobe source (stock 6.1) takes no globs
-# and its default set does not hold them.
-iso_probes=$(cat $D/probes)
-echo 'vfs_read,vfs_write,lbrctx_tchain_mark_a,lbrctx_tchain_mark_a_leaf,lbrctx_tchain_mark_b,lbrctx_tchain_mark_b_leaf' >$D/probes
-echo 1 >/proc/sys/kernel/perf_event_paranoid
-rm -f /tmp/work/iso-stop
-perf stat -a -e lbrctx/branches/ -o $art/iso-sw.txt -- \
-	sh -c 'while [ ! -f /tmp/work/iso-stop ]; do sleep 0.2; done' &
-sw=$!
-taskset -c 1 sh -c 'while [ ! -f /tmp/work/iso-stop ]; do echo a >/proc/lbrctx_tchain_mark_a; done' &
-a=$!
-sleep 0.5
-setpriv --reuid=65534 --regid=65534 --clear-groups \
-	perf record -B -N -q -e lbrctx/branches/ -c 16 -b -o /tmp/work/iso.data -- \
-	taskset -c 1 sh -c 'i=0; while [ $i -lt 400 ]; do echo b >/proc/lbrctx_tchain_mark_b; i=$((i + 1)); done' \
-	>$art/iso-record.txt 2>&1
-rc=$?
-touch /tmp/work/iso-stop
-wait $a $sw
-perf script -f -i /tmp/work/iso.data -F tid,ip,sym,brstacksym >$art/iso-script.txt 2>$art/iso-script.err
-nb=$(grep -c 'lbrctx_tchain_mark_b' $art/iso-script.txt)
-na=$(grep -c 'lbrctx_tchain_mark_a' $art/iso-script.txt)
-check isolation_record_as_nobody $rc "$(tail -n 3 $art/iso-record.txt | tr '\n' ' ')"
-expect isolation_own_marker_seen "no sample holds mark_b" [ "$nb" -gt 0 ]
-expect isolation_no_foreign_marker "$na samples of B hold A's mark_a" [ "$na" -eq 0 ]
-echo "isolation samples_with_b=$nb samples_with_a=$na" >$art/isolation.txt
-echo -1 >/proc/sys/kernel/perf_event_paranoid
-echo "$iso_probes" >$D/probes
-settle isolation "$base"
+if [ "$quick" = 0 ]; then # not in the quick form
+	# 3. Isolation: at paranoid 1, nobody records its own task (B, which writes
+	# mark_b) with a sample every 16 branches, while root's task A writes
+	# mark_a on the same CPU, with a system-wide event keeping the unit
+	# recording while A runs. No branch stack of B may hold A's marker; B's own
+	# must be there.
+	# The markers by exact name: the kretprobe source (stock 6.1) takes no globs
+	# and its default set does not hold them.
+	iso_probes=$(cat $D/probes)
+	echo 'vfs_read,vfs_write,lbrctx_tchain_mark_a,lbrctx_tchain_mark_a_leaf,lbrctx_tchain_mark_b,lbrctx_tchain_mark_b_leaf' >$D/probes
+	echo 1 >/proc/sys/kernel/perf_event_paranoid
+	rm -f /tmp/work/iso-stop
+	perf stat -a -e lbrctx/branches/ -o $art/iso-sw.txt -- \
+		sh -c 'while [ ! -f /tmp/work/iso-stop ]; do sleep 0.2; done' &
+	sw=$!
+	taskset -c 1 sh -c 'while [ ! -f /tmp/work/iso-stop ]; do echo a >/proc/lbrctx_tchain_mark_a; done' &
+	a=$!
+	sleep 0.5
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		perf record -B -N -q -e lbrctx/branches/ -c 16 -b -o /tmp/work/iso.data -- \
+		taskset -c 1 sh -c 'i=0; while [ $i -lt 400 ]; do echo b >/proc/lbrctx_tchain_mark_b; i=$((i + 1)); done' \
+		>$art/iso-record.txt 2>&1
+	rc=$?
+	touch /tmp/work/iso-stop
+	wait $a $sw
+	perf script -f -i /tmp/work/iso.data -F tid,ip,sym,brstacksym >$art/iso-script.txt 2>$art/iso-script.err
+	nb=$(grep -c 'lbrctx_tchain_mark_b' $art/iso-script.txt)
+	na=$(grep -c 'lbrctx_tchain_mark_a' $art/iso-script.txt)
+	check isolation_record_as_nobody $rc "$(tail -n 3 $art/iso-record.txt | tr '\n' ' ')"
+	expect isolation_own_marker_seen "no sample holds mark_b" [ "$nb" -gt 0 ]
+	expect isolation_no_foreign_marker "$na samples of B hold A's mark_a" [ "$na" -eq 0 ]
+	echo "isolation samples_with_b=$nb samples_with_a=$na" >$art/isolation.txt
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	echo "$iso_probes" >$D/probes
+	settle isolation "$base"
+fi
 
 # 4. Fork/exit storm (at least $secs s and 1200 threads, at most 180 s)
 # while per-process and system-wide events open and close.
@@ -298,92 +307,94 @@ else
 	fail failslab_available "no $F, or lbrctx's caches not marked for failslab (slub_debug=A)"
 fi
 
-# 9. Concurrent events of different unit configurations (lbrctx-tool
-# pairs): every configuration as a system-wide event beside every one as a
-# per-task event, each counting exactly what it counts alone and sampling
-# only records of its own configuration; then six at once, past the four
-# units a CPU has. The probes: the mark_a chain and tchain's functions.
-cp $out/tchain /tmp/work/tchain && chmod 755 /tmp/work/tchain
-"$UPROBES_TOOL" --write /tmp/work/tchain:main,f1,f2,f3 >$art/pairs-uprobes.txt 2>&1
-old_probes=$(cat $D/probes)
-echo 'lbrctx_tchain_mark_a,lbrctx_tchain_mark_a_leaf' >$D/probes
-work1='/tmp/work/tchain 1 10 - 8; for i in 1 2 3 4 5 6 7 8; do echo x >/proc/lbrctx_tchain_mark_a; done'
-work2='/tmp/work/tchain 1 10 - 300; i=0; while [ $i -lt 100 ]; do echo x >/proc/lbrctx_tchain_mark_a; i=$((i + 1)); done'
-$T pairs "$work1" "$work2" >$art/pairs.txt 2>&1
-echo "$old_probes" >$D/probes
-table_results pairs $art/pairs.txt
-grep '^pairs ' $art/pairs.txt | sed "s/^pairs /pairs kernel=$(uname -r | sed 's/-lbrctx$//') /" >$out/pairs.txt
-expect pairs_matrix_ran "$(tail -n 2 $art/pairs.txt | tr '\n' ' ')" grep -q '^pairs pairs=64 starved=0 mismatched=0$' $art/pairs.txt
-cat $D/pmu >$art/pmu-pairs.txt
-$T write $D/uprobes "" >/dev/null
-settle pairs "$base"
+if [ "$quick" = 0 ]; then # not in the quick form
+	# 9. Concurrent events of different unit configurations (lbrctx-tool
+	# pairs): every configuration as a system-wide event beside every one as a
+	# per-task event, each counting exactly what it counts alone and sampling
+	# only records of its own configuration; then six at once, past the four
+	# units a CPU has. The probes: the mark_a chain and tchain's functions.
+	cp $out/tchain /tmp/work/tchain && chmod 755 /tmp/work/tchain
+	"$UPROBES_TOOL" --write /tmp/work/tchain:main,f1,f2,f3 >$art/pairs-uprobes.txt 2>&1
+	old_probes=$(cat $D/probes)
+	echo 'lbrctx_tchain_mark_a,lbrctx_tchain_mark_a_leaf' >$D/probes
+	work1='/tmp/work/tchain 1 10 - 8; for i in 1 2 3 4 5 6 7 8; do echo x >/proc/lbrctx_tchain_mark_a; done'
+	work2='/tmp/work/tchain 1 10 - 300; i=0; while [ $i -lt 100 ]; do echo x >/proc/lbrctx_tchain_mark_a; i=$((i + 1)); done'
+	$T pairs "$work1" "$work2" >$art/pairs.txt 2>&1
+	echo "$old_probes" >$D/probes
+	table_results pairs $art/pairs.txt
+	grep '^pairs ' $art/pairs.txt | sed "s/^pairs /pairs kernel=$(uname -r | sed 's/-lbrctx$//') /" >$out/pairs.txt
+	expect pairs_matrix_ran "$(tail -n 2 $art/pairs.txt | tr '\n' ' ')" grep -q '^pairs pairs=64 starved=0 mismatched=0$' $art/pairs.txt
+	cat $D/pmu >$art/pmu-pairs.txt
+	$T write $D/uprobes "" >/dev/null
+	settle pairs "$base"
 
-# 10. Probed binaries: fork/exec/exit storms of a probed program, one
-# loop a CPU, while user-space events (perf record -a and per process, and
-# lbrctx-tool openclose's kernel events) open and close: at least $secs s
-# and 6 events (3 on the debug kernels), the storms running until the
-# events are done. Every run of
-# the program must exit 0: a breakpoint left behind would kill it with
-# SIGTRAP.
-"$UPROBES_TOOL" --write /tmp/work/tchain:main,f1,f2,f3 >$art/ustorm-uprobes.txt 2>&1
-check ustorm_probes_set $? "$(tr '\n' ' ' <$art/ustorm-uprobes.txt)"
-: >$art/ustorm-runs.txt
-rm -f /tmp/work/ustorm-stop
-# The debug kernels: two storm loops and three events (one of each kind);
-# the full form took 7 minutes there.
-cpus="0 1 2 3" minev=6
-[ $debug = 1 ] && cpus="0 2" minev=3
-pids=
-for cpu in $cpus; do
-	taskset -c $cpu sh -c "n=0
-		while [ ! -f /tmp/work/ustorm-stop ]; do
-			/tmp/work/tchain 1 0 >/dev/null 2>&1 || { echo \"cpu$cpu failed \$?\"; exit 1; }
-			n=\$((n + 1))
-		done
-		echo \"cpu$cpu runs \$n\"" >>$art/ustorm-runs.txt &
-	pids="$pids $!"
-done
-ev=0 evbad=0 end=$(($(date +%s) + secs))
-: >$art/ustorm-events.txt
-while [ $ev -lt $minev ] || [ "$(date +%s)" -lt $end ]; do
-	case $((ev % 3)) in
-	0) perf record -B -N -q -F 4000 -e lbrctx/callstack/ --call-graph lbr -a -o /tmp/work/us.data -- sleep 0.3 ;;
-	1) perf record -B -N -q -F 4000 -e lbrctx/callstack/ --call-graph lbr -o /tmp/work/us.data -- /tmp/work/tchain 2 0 ;;
-	2) $T openclose 0.3 ;;
-	esac >>$art/ustorm-events.txt 2>&1 || evbad=$((evbad + 1))
-	ev=$((ev + 1))
-done
-touch /tmp/work/ustorm-stop
-wait $pids
-runs=$(awk '/ runs / { n += $3 } END { print n + 0 }' $art/ustorm-runs.txt)
-[ "$(grep -c ' runs ' $art/ustorm-runs.txt)" = "$(echo $cpus | wc -w)" ] && ! grep -q failed $art/ustorm-runs.txt && [ "$runs" -gt 0 ]
-check ustorm_every_probed_run_exits_0 $? "$runs runs: $(tr '\n' ' ' <$art/ustorm-runs.txt)"
-[ $evbad -eq 0 ] && [ $ev -ge $minev ]
-check ustorm_user_events_opened_and_closed $? "$ev events, $evbad failed: $(tail -n 3 $art/ustorm-events.txt | tr '\n' ' ')"
-grep -E '^uprobe_(entries|returns) ' $D/pmu >$art/ustorm-pmu.txt
-n=$(awk '/uprobe_entries/ { print $2 }' $art/ustorm-pmu.txt)
-expect ustorm_probes_fired "uprobe_entries '$n'" at_least "$n" 1
-settle ustorm "$base"
+	# 10. Probed binaries: fork/exec/exit storms of a probed program, one
+	# loop a CPU, while user-space events (perf record -a and per process, and
+	# lbrctx-tool openclose's kernel events) open and close: at least $secs s
+	# and 6 events (3 on the debug kernels), the storms running until the
+	# events are done. Every run of
+	# the program must exit 0: a breakpoint left behind would kill it with
+	# SIGTRAP.
+	"$UPROBES_TOOL" --write /tmp/work/tchain:main,f1,f2,f3 >$art/ustorm-uprobes.txt 2>&1
+	check ustorm_probes_set $? "$(tr '\n' ' ' <$art/ustorm-uprobes.txt)"
+	: >$art/ustorm-runs.txt
+	rm -f /tmp/work/ustorm-stop
+	# The debug kernels: two storm loops and three events (one of each kind);
+	# the full form took 7 minutes there.
+	cpus="0 1 2 3" minev=6
+	[ $debug = 1 ] && cpus="0 2" minev=3
+	pids=
+	for cpu in $cpus; do
+		taskset -c $cpu sh -c "n=0
+			while [ ! -f /tmp/work/ustorm-stop ]; do
+				/tmp/work/tchain 1 0 >/dev/null 2>&1 || { echo \"cpu$cpu failed \$?\"; exit 1; }
+				n=\$((n + 1))
+			done
+			echo \"cpu$cpu runs \$n\"" >>$art/ustorm-runs.txt &
+		pids="$pids $!"
+	done
+	ev=0 evbad=0 end=$(($(date +%s) + secs))
+	: >$art/ustorm-events.txt
+	while [ $ev -lt $minev ] || [ "$(date +%s)" -lt $end ]; do
+		case $((ev % 3)) in
+		0) perf record -B -N -q -F 4000 -e lbrctx/callstack/ --call-graph lbr -a -o /tmp/work/us.data -- sleep 0.3 ;;
+		1) perf record -B -N -q -F 4000 -e lbrctx/callstack/ --call-graph lbr -o /tmp/work/us.data -- /tmp/work/tchain 2 0 ;;
+		2) $T openclose 0.3 ;;
+		esac >>$art/ustorm-events.txt 2>&1 || evbad=$((evbad + 1))
+		ev=$((ev + 1))
+	done
+	touch /tmp/work/ustorm-stop
+	wait $pids
+	runs=$(awk '/ runs / { n += $3 } END { print n + 0 }' $art/ustorm-runs.txt)
+	[ "$(grep -c ' runs ' $art/ustorm-runs.txt)" = "$(echo $cpus | wc -w)" ] && ! grep -q failed $art/ustorm-runs.txt && [ "$runs" -gt 0 ]
+	check ustorm_every_probed_run_exits_0 $? "$runs runs: $(tr '\n' ' ' <$art/ustorm-runs.txt)"
+	[ $evbad -eq 0 ] && [ $ev -ge $minev ]
+	check ustorm_user_events_opened_and_closed $? "$ev events, $evbad failed: $(tail -n 3 $art/ustorm-events.txt | tr '\n' ' ')"
+	grep -E '^uprobe_(entries|returns) ' $D/pmu >$art/ustorm-pmu.txt
+	n=$(awk '/uprobe_entries/ { print $2 }' $art/ustorm-pmu.txt)
+	expect ustorm_probes_fired "uprobe_entries '$n'" at_least "$n" 1
+	settle ustorm "$base"
 
-# rmmod with probes live: a probed program runs its chain in a loop while a
-# system-wide user event comes and goes (the last put leaves the probes to
-# the reaper); rmmod follows at once, and the program must run on to exit 0.
-rm -f /tmp/work/ulive-stop
-taskset -c 1 /tmp/work/tchain 1 0 - 3000 /tmp/work/ulive-stop >/dev/null 2>&1 &
-prog=$!
-perf stat -x, -e lbrctx/branches/u -a -o /tmp/work/ulive.txt -- sleep 0.5 >/dev/null 2>&1
-reg=$(awk '/^uprobes_registered / { print $2 }' $D/pmu)
-rmmod lbrctx >$art/rmmod-uprobes.txt 2>&1
-check rmmod_with_probes_live $? "registered before: $reg; $(cat $art/rmmod-uprobes.txt)"
-kill -0 $prog 2>/dev/null
-check probed_program_outlives_rmmod $? "it ended before rmmod"
-touch /tmp/work/ulive-stop
-wait $prog
-check probed_program_exits_0_after_rmmod $? "status $?"
-n=$(awk -F, '/lbrctx/ { print $1 }' /tmp/work/ulive.txt)
-expect uprobe_event_counted_before_rmmod "count '$n'" at_least "$n" 1
-step $E_INSMOD_LBRCTX load
-base=$(live)
+	# rmmod with probes live: a probed program runs its chain in a loop while a
+	# system-wide user event comes and goes (the last put leaves the probes to
+	# the reaper); rmmod follows at once, and the program must run on to exit 0.
+	rm -f /tmp/work/ulive-stop
+	taskset -c 1 /tmp/work/tchain 1 0 - 3000 /tmp/work/ulive-stop >/dev/null 2>&1 &
+	prog=$!
+	perf stat -x, -e lbrctx/branches/u -a -o /tmp/work/ulive.txt -- sleep 0.5 >/dev/null 2>&1
+	reg=$(awk '/^uprobes_registered / { print $2 }' $D/pmu)
+	rmmod lbrctx >$art/rmmod-uprobes.txt 2>&1
+	check rmmod_with_probes_live $? "registered before: $reg; $(cat $art/rmmod-uprobes.txt)"
+	kill -0 $prog 2>/dev/null
+	check probed_program_outlives_rmmod $? "it ended before rmmod"
+	touch /tmp/work/ulive-stop
+	wait $prog
+	check probed_program_exits_0_after_rmmod $? "status $?"
+	n=$(awk -F, '/lbrctx/ { print $1 }' /tmp/work/ulive.txt)
+	expect uprobe_event_counted_before_rmmod "count '$n'" at_least "$n" 1
+	step $E_INSMOD_LBRCTX load
+	base=$(live)
+fi
 
 cat $D/store >$art/store-after.txt
 cat $D/pmu >$art/pmu-after.txt
