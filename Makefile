@@ -10,9 +10,9 @@
 #   make install [KDIR=...]           install lbrctx.ko for KDIR's kernel
 #                                     (default: the running one) and depmod
 #   make check-all                    make check plus the 6.1 and 6.12 debug
-#                                     kernels, stock 6.12, 7.x's stress guest
+#                                     kernels, stock 6.12 and 7.x, 7.x's stress guest
 #   make stress                       the long stress run on 7.x and 7.x debug
-#   make check-stock                  Debian's stock 6.1 and 6.12 images:
+#   make check-stock                  Debian's stock 6.1, 6.12 and 7.x images:
 #                                     dkms install, modprobe, the tests
 #   make deb                          the lbrctx-dkms Debian package
 #                                     (artifacts/deb), lintian-checked
@@ -44,11 +44,11 @@ check:
 	@scripts/check.sh
 
 check-all:
-	@LBRCTX_DEBUG_SERIES="7.x 6.1 6.12" LBRCTX_STOCK_SERIES="6.1 6.12" \
+	@LBRCTX_DEBUG_SERIES="7.x 6.1 6.12" LBRCTX_STOCK_SERIES="6.1 6.12 7.x" \
 		LBRCTX_STRESS_SERIES="6.1 6.12 7.x" scripts/check.sh
 
 check-stock:
-	@scripts/stock.sh all 6.1 6.12
+	@scripts/stock.sh all 6.1 6.12 7.x
 
 stress:
 	@LBRCTX_SERIES=7.x LBRCTX_STRESS_SERIES=7.x LBRCTX_DEBUG_SERIES=7.x LBRCTX_STOCK_SERIES= LBRCTX_STRESS_LONG=1 LBRCTX_DKMS=0 scripts/check.sh

@@ -21,9 +21,9 @@ SERIES=${LBRCTX_SERIES-6.1 6.12 7.x}
 DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x}
 # Debian's stock images, loaded with dkms install and modprobe (part of
 # make check-stock's suite: scripts/stock.sh, STOCK_SUITE=check). One
-# guest takes 8-9 minutes of a lane here, so make check runs bookworm's
+# guest takes about 5 minutes of a lane here, so make check runs bookworm's
 # 6.1 (the kretprobe source: no test kernel runs it) and make check-all
-# adds 6.12.
+# adds 6.12 and 7.x.
 STOCK_SERIES=${LBRCTX_STOCK_SERIES-6.1}
 # The default kernels' stress guests; 7.x's moved to make check-all to make
 # room for the stock guest: the 7.x debug kernel runs the same stress.sh,

@@ -19,51 +19,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-APTDIR=$LBRCTX_CACHE/apt
-
-# The system's main Debian archive URI, from deb822 or one-line sources.
-system_mirror() {
-	local f uri=""
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		uri=$(awk '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i ~ /^(bookworm|trixie|sid)$/) print u}' "$f" | head -n1)
-		[ -n "$uri" ] && break
-	done
-	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-		uri=$(awk '$1=="deb" && $3 ~ /^(bookworm|trixie|sid)$/ {for(i=2;i<=NF;i++) if($i ~ /^[a-z]+:/) {print $i; exit}}' /etc/apt/sources.list)
-	fi
-	[ -n "$uri" ] || die "no Debian archive URI found in the system's apt configuration"
-	printf '%s\n' "$uri"
-}
-
-# apt options for the private trixie-backports configuration.
-bpo_opts() {
-	printf '%s\n' -o "Dir::Etc::sourcelist=/dev/null" \
-		-o "Dir::Etc::sourceparts=$APTDIR/sources.list.d" \
-		-o "Dir::Etc::preferencesparts=$APTDIR/preferences.d" \
-		-o "Dir::State::Lists=$APTDIR/lists" \
-		-o "Dir::Cache=$APTDIR/cache"
-}
-
-bpo_update() {
-	local stamp=$APTDIR/lists/.updated
-	mkdir -p "$APTDIR"/{sources.list.d,preferences.d,lists/partial,cache/archives/partial}
-	if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +1440)" ]; then
-		return 0
-	fi
-	cat >"$APTDIR/sources.list.d/lbrctx-trixie-backports.sources" <<EOF
-Types: deb
-URIs: $(system_mirror)
-Suites: trixie-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-	log "updating the private trixie-backports package list"
-	mapfile -t o < <(bpo_opts)
-	apt-get "${o[@]}" update -q >/dev/null || die "apt-get update of trixie-backports failed"
-	touch "$stamp"
-}
-
 # Package name and version for a series.
 resolve_pkg() {
 	local series=$1 name ver

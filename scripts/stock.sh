@@ -5,7 +5,8 @@
 #
 #   scripts/stock.sh release SERIES   the newest stock release of SERIES
 #   scripts/stock.sh fetch SERIES     fetch and unpack the stock image and
-#                                     headers of SERIES (6.1, 6.12); prints
+#                                     headers of SERIES (6.1, 6.12; 7.x:
+#                                     scripts/trixie.sh fetch); prints
 #                                     "RELEASE DIR"
 #   scripts/stock.sh check SERIES     fetch, dkms build on the host, then
 #                                     boot the image and install, modprobe
@@ -32,12 +33,13 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-release_of() { # SERIES: the newest stock release of SERIES in bookworm
+release_of() { # SERIES: the newest stock release of SERIES in bookworm (7.x: trixie-backports)
 	case $1 in
 	6.1) apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-amd64$' |
 		sed 's/^linux-image-//' | sort -V | tail -n1 ;;
 	6.12) apt-cache pkgnames linux-image-6.12. | grep -E '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' |
 		sed 's/^linux-image-//' | sort -V | tail -n1 ;;
+	7.x) "$LBRCTX_TOP/scripts/trixie.sh" release ;;
 	*) return 1 ;;
 	esac
 }
@@ -73,15 +75,10 @@ fails=0
 ok() { printf 'ok %s\n' "$1"; }
 fail() { printf 'FAIL %s: %s\n' "$1" "$2"; fails=$((fails + 1)); }
 
-check() { # SERIES
-	local rel d root hdr w ver
-	need_pkgs dkms gcc-12
-	read -r rel d <<<"$(fetch "$1")" || exit 1
-	root=$d/root
-	hdr=$root/usr/src/linux-headers-$rel
-	w=${STOCK_WORK:-$LBRCTX_TOP/artifacts/$rel-stock}
-	ver=$(dkms_version)
-	rm -rf "$w"
+# host_dkms_build RELEASE HEADERS WORKDIR VERSION: dkms add and build on
+# the host (gcc-12, bookworm's compiler), and the test fixture.
+host_dkms_build() {
+	local rel=$1 hdr=$2 w=$3 ver=$4
 	mkdir -p "$w/src" "$w/dkms"
 	stage_sources "$w/src/lbrctx-$ver"
 	cp "$LBRCTX_TOP/dkms.conf" "$w/src/lbrctx-$ver/"
@@ -92,7 +89,7 @@ check() { # SERIES
 		ok stock_dkms_build
 	else
 		fail stock_dkms_build "see $w/dkms-build.log"
-		return
+		return 1
 	fi
 	# The test fixture (lbrctx_tchain.ko), against the same headers.
 	mkdir -p "$w/tests"
@@ -101,13 +98,46 @@ check() { # SERIES
 		ok stock_test_modules_build
 	else
 		fail stock_test_modules_build "see $w/tests/build.log"
-		return
+		return 1
+	fi
+}
+
+check() { # SERIES
+	local rel d root hdr w ver
+	need_pkgs dkms gcc-12
+	if [ "$1" = 7.x ]; then
+		read -r rel d <<<"$(scripts/trixie.sh fetch)" || exit 1
+	else
+		read -r rel d <<<"$(fetch "$1")" || exit 1
+	fi
+	root=$d/root
+	hdr=$root/usr/src/linux-headers-$rel
+	w=${STOCK_WORK:-$LBRCTX_TOP/artifacts/$rel-stock}
+	ver=$(dkms_version)
+	rm -rf "$w"
+	mkdir -p "${w%/*}"
+	if [ "$1" = 7.x ]; then
+		# Built as a trixie user builds it: dkms and gcc-14 in a trixie
+		# root (scripts/trixie.sh), into the same layout as below.
+		local line
+		while IFS= read -r line; do
+			case $line in
+			"ok "*) ok "${line#ok }" ;;
+			"FAIL "*) line=${line#FAIL }; fail "${line%%: *}" "${line#*: }" ;;
+			esac
+		done < <(scripts/trixie.sh dkms-build "$w" 2>"$w.trixie.err")
+		[ -f "$w/tests/src/lbrctx_tchain.ko" ] && [ -d "$w/dkms/lbrctx/$ver/$rel" ] || return
+	else
+		host_dkms_build "$rel" "$hdr" "$w" "$ver" || return
 	fi
 	build_tool "$w/lbrctx-tool"
 	build_tchain "$w/tchain"
 	# The Debian package the guest installs last (scripts/deb.sh).
-	local deb= suite=${STOCK_SUITE:-full} limit=2700
-	if [ "$suite" = full ]; then
+	local deb= suite=${STOCK_SUITE:-full} limit=2700 nodeb=
+	# The package's postinst would build with the guest root's gcc-12
+	# (this machine's): not how a trixie user gets it.
+	[ "$1" = 7.x ] && nodeb="the guest root is bookworm: the package would build with gcc-12, not gcc-14"
+	if [ "$suite" = full ] && [ -z "$nodeb" ]; then
 		if scripts/deb.sh "$w/deb" >"$w/deb.log" 2>&1; then
 			ok deb_builds_lintian_clean
 		else
@@ -118,14 +148,15 @@ check() { # SERIES
 		limit=900
 	fi
 	local g=$w/guest rc
+	tar -C "$w" -cf "$w/dkms.tar" dkms/lbrctx "src/lbrctx-$ver" || { fail stock_dkms_tar "tar of $w/dkms"; return; }
 	qemu/run.sh --kernel "$root/boot/vmlinuz-$rel" --stock "$root/lib/modules/$rel" "$hdr" \
 		--out "$g" --smp 4 --mem 3G --timeout "${STOCK_TIMEOUT:-$limit}" \
-		--in "$w/tests/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in "$w/tchain" \
+		--in "$w/tests/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in "$w/tchain" --in "$w/dkms.tar" \
 		--in scripts/lbrctx-uprobes --in qemu/guest/stock.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
 		--in qemu/guest/uprobe-table.txt --in qemu/guest/stress.sh \
 		--in qemu/guest/attr-table.txt --in qemu/guest/priv-table.txt ${deb:+--in "$deb"} \
-		-- "DKMS_TREE=$w/dkms LBRCTX_VERSION=$ver STOCK_SUITE=$suite sh ./stock.sh" >"$w/guest.log" 2>&1
+		-- "LBRCTX_VERSION=$ver STOCK_SUITE=$suite STOCK_NODEB='$nodeb' sh ./stock.sh" >"$w/guest.log" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then ok stock_guest_run_clean; else
 		fail stock_guest_run_clean "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
@@ -154,9 +185,9 @@ all() {
 }
 
 case ${1:-} in
-fetch) fetch "${2:?series}" ;;
+fetch) if [ "${2:?series}" = 7.x ]; then scripts/trixie.sh fetch; else fetch "$2"; fi ;;
 release) r=$(release_of "${2:?series}") && [ -n "$r" ] && echo "$r" ;;
 check) cd "$LBRCTX_TOP" && check "${2:?series}"; [ $fails -eq 0 ] ;;
-all) cd "$LBRCTX_TOP" && shift && { [ $# -gt 0 ] || set -- 6.1 6.12; } && all "$@" ;;
+all) cd "$LBRCTX_TOP" && shift && { [ $# -gt 0 ] || set -- 6.1 6.12 7.x; } && all "$@" ;;
 *) die "usage: stock.sh fetch|check|all SERIES" ;;
 esac

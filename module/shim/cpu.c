@@ -9,24 +9,29 @@
 #include <asm/cpufeature.h>
 #include <lbrctx/shim.h>
 
+/*
+ * Through an integer, as the kernel's __my_cpu_ptr(): with gcc 14 (trixie's
+ * 7.x images) __percpu is the __seg_gs address space, which a pointer cast
+ * to or from a generic pointer warns about; __force is for sparse only.
+ */
 void *lbrctx_shim_percpu_alloc(size_t size, size_t align)
 {
-	return (void __force *)__alloc_percpu(size, align);
+	return (void *)(__force uintptr_t)__alloc_percpu(size, align);
 }
 
 void lbrctx_shim_percpu_free(void *pcp)
 {
-	free_percpu((void __percpu __force *)pcp);
+	free_percpu((void __percpu *)(__force uintptr_t)pcp);
 }
 
 void *lbrctx_shim_this_cpu_ptr(void *pcp)
 {
-	return this_cpu_ptr((void __percpu __force *)pcp);
+	return this_cpu_ptr((void __percpu *)(__force uintptr_t)pcp);
 }
 
 void *lbrctx_shim_per_cpu_ptr(void *pcp, u32 cpu)
 {
-	return per_cpu_ptr((void __percpu __force *)pcp, cpu);
+	return per_cpu_ptr((void __percpu *)(__force uintptr_t)pcp, cpu);
 }
 
 u32 lbrctx_shim_nr_cpu_ids(void)

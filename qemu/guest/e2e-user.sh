@@ -21,6 +21,9 @@ UP=$D/uprobes
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 echo 0 >/proc/sys/kernel/kptr_restrict
 have_kmemleak && UROUNDS=${UROUNDS:-20}
+# 1 ms spins, not the seed's 300 us: 50 samples in f3 per mode even when
+# TCG starves the guest (a loaded 6.1 guest once had 41 at 300 us).
+USPIN=${USPIN:-1000}
 
 # The probed program lives on tmpfs: uprobes read its pages (read_folio or
 # shmem); the 9p results share is checked on its own below.

@@ -5,7 +5,8 @@
 # under `taskset -c 1` with competing instances, recorded with perf's own
 # LBR call-graph mode. Sourced by e2e-user.sh (the tests) and demo.sh. The
 # caller sets PERF, work (perf.data directory), art (outputs) and TCHAIN
-# (the program, on a file system uprobes can read); K instances (4).
+# (the program, on a file system uprobes can read); K instances (4),
+# UROUNDS rounds (40) of USPIN microseconds of spin (300).
 
 # The user probes: the chain's functions and the isolation markers.
 uprobes_set() {
@@ -18,7 +19,7 @@ urecord() {
 	shift
 	rm -f $work/u-$mode.data
 	$PERF record -B -N -q -F 4000 -e lbrctx/callstack/ --call-graph lbr -o $work/u-$mode.data "$@" -- \
-		taskset -c 1 sh -c "i=0; while [ \$i -lt ${K:-4} ]; do $TCHAIN ${UROUNDS:-40} 300 & i=\$((i+1)); done; wait" \
+		taskset -c 1 sh -c "i=0; while [ \$i -lt ${K:-4} ]; do $TCHAIN ${UROUNDS:-40} ${USPIN:-300} & i=\$((i+1)); done; wait" \
 		>$art/urecord-$mode.txt 2>&1
 	echo $? >$art/urecord-$mode.rc
 	# The samples' own IPs (-G), then their LBR call graphs, in the same order.
