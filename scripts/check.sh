@@ -9,8 +9,9 @@
 # failure.
 #
 # LBRCTX_SERIES / LBRCTX_DEBUG_SERIES / LBRCTX_STOCK_SERIES /
-# LBRCTX_STRESS_SERIES pick the series (LBRCTX_DKMS=0 skips the dkms builds); artifacts (build logs, KTAP, kunit.py JSON, guest
-# consoles) go to $LBRCTX_ARTIFACTS (default: ./artifacts).
+# LBRCTX_STRESS_SERIES pick the series (LBRCTX_DKMS=0 skips the dkms
+# builds); artifacts (build logs, KTAP, kunit.py JSON, guest consoles) go
+# to $LBRCTX_ARTIFACTS (default: ./artifacts).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$LBRCTX_TOP/scripts/check-lib.sh"
