@@ -16,9 +16,6 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 w=${1:?usage: dkms-check.sh WORKDIR}
-fails=0
-ok() { printf 'ok %s\n' "$1"; }
-fail() { printf 'FAIL %s: %s\n' "$1" "$2"; fails=$((fails + 1)); }
 
 need_pkgs dkms linux-headers-amd64 gcc-12
 ver=$(dkms_version)

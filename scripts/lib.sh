@@ -10,6 +10,12 @@ LBRCTX_JOBS=${LBRCTX_JOBS:-3}
 log() { printf '[lbrctx] %s\n' "$*" >&2; }
 die() { printf '[lbrctx] error: %s\n' "$*" >&2; exit 1; }
 
+# A host script's result lines (dkms-check.sh, stock.sh, trixie.sh): "ok
+# NAME" / "FAIL NAME: why" on stdout; fails counts the failures.
+fails=0
+ok() { printf 'ok %s\n' "$1"; }
+fail() { printf 'FAIL %s: %s\n' "$1" "$2"; fails=$((fails + 1)); }
+
 # need_pkgs PKG...: make sure the Debian packages are installed. As root
 # they are installed; otherwise the exact apt-get line is printed.
 _apt_updated=0

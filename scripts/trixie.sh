@@ -113,9 +113,6 @@ make_root() {
 	printf '%s\n' "$r"
 }
 
-fails=0
-ok() { printf 'ok %s\n' "$1"; }
-fail() { printf 'FAIL %s: %s\n' "$1" "$2"; fails=$((fails + 1)); }
 t() { if eval "$3"; then ok "$1"; else fail "$1" "$2"; fi; } # NAME WHY TEST
 
 # shellcheck disable=SC2016,SC2034 # t() evaluates its tests, given in single quotes
