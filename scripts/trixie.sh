@@ -26,8 +26,10 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # What a trixie user installs to build a DKMS module for a stock kernel
-# (the headers' own dependencies: gcc-14, pahole, the kbuild tools' libs).
-ROOT_PKGS="gcc g++ make libc6-dev dkms kmod libelf-dev bc pahole libssl3t64 xz-utils"
+# (the headers' own dependencies: gcc-14, pahole, the kbuild tools' libs),
+# and python3, which lbrctx-dkms depends on (lbrctx-uprobes): the stock
+# guest installs the package in this root, with no network for apt.
+ROOT_PKGS="gcc g++ make libc6-dev dkms kmod libelf-dev bc pahole libssl3t64 xz-utils python3"
 
 mapfile -t o < <(bpo_opts)
 cand() { apt-cache "${o[@]}" policy "$1" | awk '/Candidate:/{print $2}' | grep -v '(none)'; }
@@ -58,7 +60,7 @@ fetch() {
 	rel=$(release_of) || die "trixie.sh: no stock 7.x image with headers in trixie-backports"
 	d=$LBRCTX_CACHE/stock/$rel
 	root=$d/root
-	if [ ! -f "$d/.unpacked" ]; then
+	if [ ! -f "$d/.ready" ]; then
 		rm -rf "$d"
 		mkdir -p "$d"
 		mapfile -t p < <(pkgs_of "$rel" | sort -u)
@@ -77,8 +79,8 @@ fetch() {
 		# stock.sh's layout by links, as merged /usr and /boot have it.
 		ln -s usr/lib "$root/lib" && mkdir -p "$root/boot" &&
 			ln -s "../usr/lib/modules/$rel/vmlinuz" "$root/boot/vmlinuz-$rel" || die "trixie.sh: links"
-		depmod -b "$root" "$rel" || die "trixie.sh: depmod of $rel failed"
-		touch "$d/.unpacked"
+		stock_modules_ready "$root" "$rel" || die "trixie.sh: modules of $rel"
+		touch "$d/.ready"
 	fi
 	printf '%s %s\n' "$rel" "$d"
 }

@@ -91,6 +91,8 @@ kmemleak_clear() {
 	echo scan >$KMEMLEAK
 	echo clear >$KMEMLEAK
 }
+# Forget what the last scan found (kmemleak_scan just scanned: no new scan).
+kmemleak_forget() { ! have_kmemleak || echo clear >$KMEMLEAK; }
 # kmemleak_scan FILE: what kmemleak finds now, into FILE (empty: nothing).
 # It reports objects older than 5 s that nothing references.
 kmemleak_scan() {

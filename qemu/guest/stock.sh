@@ -6,8 +6,10 @@
 # hardening run with the module dkms installed. Writes stock-results.txt
 # ("ok NAME" / "FAIL NAME: why") and stock-lines.txt (the seed003 lines).
 # Last, the lbrctx-dkms package: apt install, modprobe, apt remove.
-# STOCK_SUITE=check (make check): no user-space suite and no package, and
-# the hardening run's quick bounds (stress.sh, STRESS_QUICK=1).
+# STOCK_SUITE=check (make check): no user-space suite, and the hardening
+# run's quick bounds (stress.sh, STRESS_QUICK=1); the package with
+# STOCK_DEB=1 (scripts/stock.sh). STOCK_SUITE=deb: install, modprobe and
+# the package, no tests.
 set -u
 suite=${STOCK_SUITE:-full}
 out=$(pwd)
@@ -26,7 +28,7 @@ expect stock_kernel_boots_untainted "tainted=$taint0" [ "$taint0" = 0 ]
 # dkms_installed PREFIX FILE: dkms status (into FILE) lists lbrctx as
 # installed for this kernel, and modinfo finds that version.
 dkms_installed() {
-	dkms status >$2 2>&1
+	${DKMS:-} dkms status >$2 2>&1
 	grep -q "lbrctx/$LBRCTX_VERSION, $rel, x86_64: installed" $2
 	check ${1}dkms_status_installed $? "$(cat $2)"
 	v=$(modinfo -F version lbrctx 2>&1)
@@ -85,39 +87,58 @@ if [ $want = kretprobe ]; then
 	check kretprobe_source_refuses_globs $? "rc=$rc probes now '$(cat $D/probes)'"
 fi
 
-# 3. The user-facing tests, with the module modprobe loaded.
-step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
-dmesg -c >/dev/null
-STOCK=1 sh ./e2e.sh >e2e.log 2>&1
-[ "$suite" = full ] && STOCK=1 sh ./e2e-user.sh >e2e-user.log 2>&1
-cat seed003.txt seed003u.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >stock-lines.txt
-modprobe -r lbrctx
-check modprobe_r_after_the_tests $? "modprobe -r lbrctx failed"
-step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
-# The hardening run loads and unloads with modprobe itself (STOCK=1).
-quick=0
-[ "$suite" = full ] || quick=1
-STOCK=1 STRESS_QUICK=$quick sh ./stress.sh >stress.log 2>&1
-grep '^pairs ' pairs.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >>stock-lines.txt
-grep lbrctx /proc/modules >modules-after.txt
-expect modules_unload_cleanly "still loaded: $(cat modules-after.txt)" [ ! -s modules-after.txt ]
-ls /sys/kernel/slab 2>/dev/null | grep lbrctx >slabs-after.txt
-expect caches_destroyed_on_unload "left: $(cat slabs-after.txt)" [ ! -s slabs-after.txt ]
+# 3. The user-facing tests, with the module modprobe loaded (not in
+# STOCK_SUITE=deb, the install paths alone: parts 1, 2 and 4).
+if [ "$suite" = deb ]; then
+	modprobe -r lbrctx
+	check modprobe_r_before_the_package $? "modprobe -r lbrctx failed"
+else
+	step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
+	dmesg -c >/dev/null
+	STOCK=1 sh ./e2e.sh >e2e.log 2>&1
+	[ "$suite" = full ] && STOCK=1 sh ./e2e-user.sh >e2e-user.log 2>&1
+	cat seed003.txt seed003u.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >stock-lines.txt
+	modprobe -r lbrctx
+	check modprobe_r_after_the_tests $? "modprobe -r lbrctx failed"
+	step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
+	# The hardening run loads and unloads with modprobe itself (STOCK=1).
+	quick=0
+	[ "$suite" = full ] || quick=1
+	STOCK=1 STRESS_QUICK=$quick sh ./stress.sh >stress.log 2>&1
+	grep '^pairs ' pairs.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >>stock-lines.txt
+	grep lbrctx /proc/modules >modules-after.txt
+	expect modules_unload_cleanly "still loaded: $(cat modules-after.txt)" [ ! -s modules-after.txt ]
+	ls /sys/kernel/slab 2>/dev/null | grep lbrctx >slabs-after.txt
+	expect caches_destroyed_on_unload "left: $(cat slabs-after.txt)" [ ! -s slabs-after.txt ]
+fi
 
-[ "$suite" = full ] || exit 0
+[ "${STOCK_DEB:-0}" = 1 ] || exit 0
 
 # 4. The Debian package, as a user installs it: the dkms-installed module
 # goes first (dkms remove), then apt builds lbrctx.ko in this guest
 # (dh-dkms's postinst: dkms add, build, install), modprobe loads it, and
-# apt remove leaves nothing in /lib/modules or the DKMS tree.
-if [ -n "${STOCK_NODEB:-}" ]; then
-	skip deb_install "$STOCK_NODEB"
-	exit 0
-fi
+# apt remove leaves nothing in /lib/modules or the DKMS tree. On 7.x apt,
+# dkms and gcc-14 are the trixie root's (STOCK_PKGROOT, on the 9p root, so
+# what the guest writes there stays in its tmpfs), chrooted into with
+# this kernel's module tree and headers bound in; modprobe runs here.
 deb=$(ls ./lbrctx-dkms_*_all.deb 2>/dev/null | head -n1)
 if [ -z "$deb" ]; then
 	fail deb_present "no lbrctx-dkms_*_all.deb beside stock.sh"
 	exit 0
+fi
+pr=${STOCK_PKGROOT:-}
+pkg() { "$@"; }
+if [ -n "$pr" ]; then
+	hdrs=$(readlink /lib/modules/$rel/build)
+	mkdir -p $pr/usr/lib/modules/$rel $pr${hdrs%/usr/src/*} &&
+		mount --bind /proc $pr/proc && mount --bind /sys $pr/sys && mount --bind /dev $pr/dev &&
+		mount --bind /lib/modules/$rel $pr/usr/lib/modules/$rel &&
+		mount --bind ${hdrs%/usr/src/*} $pr${hdrs%/usr/src/*} &&
+		cp $deb $pr/tmp/
+	check deb_root_mounted $? "cannot bind the module tree and headers into $pr"
+	deb=/tmp/${deb##*/}
+	pkg() { chroot $pr /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 "$@"; }
+	echo "deb_root=$pr $(pkg gcc --version | head -n1)" >>facts
 fi
 dkms remove lbrctx/$LBRCTX_VERSION --all >$art/dkms-remove.log 2>&1
 check dkms_remove $? "$(tail -n 3 $art/dkms-remove.log | tr '\n' ' ')"
@@ -125,9 +146,10 @@ rm -rf /var/lib/dkms/lbrctx
 find /lib/modules/$rel -name 'lbrctx*' >$art/left-before-deb.txt 2>/dev/null
 expect dkms_remove_leaves_no_module "left: $(cat $art/left-before-deb.txt)" [ ! -s $art/left-before-deb.txt ]
 t0=$(date +%s)
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$deb" >$art/apt-install.log 2>&1
+pkg env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$deb" >$art/apt-install.log 2>&1
 check apt_install_deb $? "$(tail -n 5 $art/apt-install.log | tr '\n' ' ')"
 echo "deb_install_seconds=$(( $(date +%s) - t0 ))" >>facts
+DKMS=pkg
 dkms_installed deb_ $art/dkms-status-deb.txt
 modprobe_loads deb_ $art/dmesg-load-deb.log
 perf stat -x, -e lbrctx/branches/ -- true >$art/deb-stat.txt 2>&1
@@ -135,10 +157,10 @@ grep -q 'lbrctx/branches/' $art/deb-stat.txt
 check deb_module_counts "$?" "$(tail -n 2 $art/deb-stat.txt | tr '\n' ' ')"
 modprobe -r lbrctx
 check deb_modprobe_r $? "modprobe -r lbrctx failed"
-DEBIAN_FRONTEND=noninteractive apt-get remove -y lbrctx-dkms >$art/apt-remove.log 2>&1
+pkg env DEBIAN_FRONTEND=noninteractive apt-get remove -y lbrctx-dkms >$art/apt-remove.log 2>&1
 check apt_remove_deb $? "$(tail -n 5 $art/apt-remove.log | tr '\n' ' ')"
 find /lib/modules/$rel -name 'lbrctx*' >$art/left-modules.txt 2>/dev/null
 expect apt_remove_leaves_no_module "left: $(cat $art/left-modules.txt)" [ ! -s $art/left-modules.txt ]
-ls -d /var/lib/dkms/lbrctx /usr/src/lbrctx-$LBRCTX_VERSION >$art/left-dkms.txt 2>/dev/null
+ls -d $pr/var/lib/dkms/lbrctx $pr/usr/src/lbrctx-$LBRCTX_VERSION >$art/left-dkms.txt 2>/dev/null
 expect apt_remove_leaves_no_dkms_tree "left: $(cat $art/left-dkms.txt)" [ ! -s $art/left-dkms.txt ]
 exit 0

@@ -61,7 +61,7 @@ settle() {
 		kmemleak_scan $art/kmemleak-$1.txt
 		expect "$1_kmemleak_clean" "$(head -n 3 $art/kmemleak-$1.txt | tr '\n' ' ')" \
 			[ ! -s $art/kmemleak-$1.txt ]
-		kmemleak_clear
+		kmemleak_forget
 	fi
 	dmesg -c >$art/dmesg-$1.log
 }
