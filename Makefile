@@ -11,8 +11,7 @@
 #                                     (default: the running one) and depmod
 #   make check-all                    make check plus the 6.1 and 6.12 debug
 #                                     kernels, the default kernels' stress
-#                                     guests and build-rule checks, the
-#                                     .deb in the stock guests
+#                                     guests and build-rule checks
 #   make stress                       the long stress run on 7.x and 7.x debug
 #   make check-stock                  Debian's stock 6.1, 6.12 and 7.x images:
 #                                     dkms install, modprobe, the tests
@@ -47,7 +46,7 @@ check:
 
 check-all:
 	@LBRCTX_DEBUG_SERIES="7.x 6.1 6.12" LBRCTX_STRESS_SERIES="6.1 6.12 7.x" \
-		LBRCTX_BUILD_RULES_SERIES="6.1 6.12 7.x" STOCK_DEB=1 scripts/check.sh
+		LBRCTX_BUILD_RULES_SERIES="6.1 6.12 7.x" scripts/check.sh
 
 check-stock:
 	@scripts/stock.sh all 6.1 6.12 7.x

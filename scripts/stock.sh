@@ -142,8 +142,9 @@ check() { # SERIES
 			fail deb_builds_lintian_clean "$(tail -n 3 "$w/deb.log" | tr '\n' ' ')"
 		fi
 		deb=$(ls "$w"/deb/lbrctx-dkms_*_all.deb 2>/dev/null | head -n1)
-		# The package's in-guest build: about 320 s here (README).
-		limit=$((limit + 600))
+		# The package's in-guest build: 219-317 s here, 997 s once on a
+		# loaded machine (README).
+		limit=$((limit + 900))
 	fi
 	[ "$suite" = full ] && limit=2700
 	local g=$w/guest rc
