@@ -21,7 +21,7 @@
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
-MODULES := lbrctx.ko lbrctx_kunit.ko lbrctx_bench.ko lbrctx_tchain.ko
+MODULES := lbrctx.ko lbrctx_kunit.ko lbrctx_bench.ko lbrctx_k1.ko lbrctx_tchain.ko
 
 all: modules
 

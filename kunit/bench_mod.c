@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lbrctx_bench: store benchmarks (make bench). Loading it runs them and
- * prints one line per figure; the work is in kunit/bench.cpp. With
- * u1_path= it holds U1's bare uprobe instead (kunit/bench_uprobe.c).
+ * prints one line per figure; the work is in kunit/bench.cpp (K1's in
+ * kunit/k1.cpp). With u1_path= it holds U1's bare uprobe instead
+ * (kunit/bench_uprobe.c).
  */
 #include <linux/module.h>
 #include <linux/version.h>

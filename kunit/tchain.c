@@ -125,7 +125,7 @@ noinline void lbrctx_tchain_leaf(void)
 EXPORT_SYMBOL_GPL(lbrctx_tchain_leaf);
 
 /*
- * K1 of make bench (kunit/bench.cpp): three identical leaves, called in
+ * K1 of make bench (kunit/k1.cpp): three identical leaves, called in
  * turn. make bench probes cost_floor with the benchmark's own probe whose
  * handlers only count, and cost_rec with lbrctx's; cost_none stays bare.
  */

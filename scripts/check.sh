@@ -286,7 +286,7 @@ stock_guest() { # SERIES
 	STOCK_SUITE=check STOCK_DEB=$deb STOCK_WORK=$w scripts/stock.sh check "$1" \
 		>"$ART/stock-$1.txt" 2>"$ART/stock-$1.err"
 	t_import stock "$ART/stock-$1.txt" "$ART/stock-$1.err"
-	grep -E '^(seed003|seed003u|pairs) ' "$ART/stock-$1.txt" >"$ART/.jobs/$JOB_NAME.lines"
+	grep -E '^(seed003|seed003u|pairs|K1) ' "$ART/stock-$1.txt" >"$ART/.jobs/$JOB_NAME.lines"
 	[ -f "$w/guest/elapsed" ] &&
 		echo "guest $(cat "$w/guest/elapsed") of $(cat "$w/guest.limit") s" >"$ART/.jobs/$JOB_NAME.guest"
 }
@@ -325,7 +325,7 @@ host_wide_checks() {
 
 # The C++ that .clang-format covers: all of it but the headers shared with C.
 cxx_sources() {
-	ls module/*.cpp include/lbrctx/*.h include/lbrctx/k/*.h kunit/*.cpp kunit/ktest.h \
+	ls module/*.cpp include/lbrctx/*.h include/lbrctx/k/*.h kunit/*.cpp kunit/ktest.h kunit/bench_stats.h \
 		kunit/negative/*.cpp | grep -vE 'include/lbrctx/(shim|kunit_api)\.h$'
 }
 

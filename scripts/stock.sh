@@ -92,7 +92,8 @@ host_dkms_build() {
 		fail stock_dkms_build "see $w/dkms-build.log"
 		return 1
 	fi
-	# The test fixture (lbrctx_tchain.ko), against the same headers.
+	# The test fixture (lbrctx_tchain.ko) and K1 (lbrctx_k1.ko), against
+	# the same headers.
 	mkdir -p "$w/tests"
 	stage_sources "$w/tests/src"
 	if make -C "$w/tests/src" KDIR="$hdr" >"$w/tests/build.log" 2>&1; then
@@ -152,7 +153,8 @@ check() { # SERIES
 	tar -C "$w" -cf "$w/dkms.tar" dkms/lbrctx "src/lbrctx-$ver" || { fail stock_dkms_tar "tar of $w/dkms"; return; }
 	qemu/run.sh --kernel "$root/boot/vmlinuz-$rel" --stock "$root/lib/modules/$rel" "$hdr" \
 		--out "$g" --smp 4 --mem 3G --timeout "${STOCK_TIMEOUT:-$limit}" \
-		--in "$w/tests/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in "$w/tchain" --in "$w/dkms.tar" \
+		--in "$w/tests/src/lbrctx_tchain.ko" --in "$w/tests/src/lbrctx_k1.ko" \
+		--in "$w/lbrctx-tool" --in "$w/tchain" --in "$w/dkms.tar" \
 		--in scripts/lbrctx-uprobes --in qemu/guest/stock.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
 		--in qemu/guest/uprobe-table.txt --in qemu/guest/stress.sh \

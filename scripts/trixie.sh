@@ -141,7 +141,8 @@ dkms_build() { # WORKDIR
 	t trixie_dkms_build "see $w/dkms-build.log" 'in_root dkms add -m lbrctx -v "$ver" "${trees[@]}" \
 		>"$w/dkms-add.log" 2>&1 && in_root dkms build -m lbrctx -v "$ver" -k "$rel" \
 		--kernelsourcedir "$hdr" "${trees[@]}" >"$w/dkms-build.log" 2>&1'
-	# The test fixture (lbrctx_tchain.ko), in the same root and headers.
+	# The test fixture (lbrctx_tchain.ko) and K1 (lbrctx_k1.ko), in the same
+	# root and headers.
 	t trixie_test_modules_build "see $w/tests/build.log" 'in_root make -C "$w/tests/src" KDIR="$hdr" \
 		>"$w/tests/build.log" 2>&1 && modinfo -F vermagic "$w/tests/src/lbrctx_tchain.ko" | grep "^$rel " >/dev/null'
 	unmount_under "$r"

@@ -98,6 +98,30 @@ else
 	STOCK=1 sh ./e2e.sh >e2e.log 2>&1
 	[ "$suite" = full ] && STOCK=1 sh ./e2e-user.sh >e2e-user.log 2>&1
 	cat seed003.txt seed003u.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >stock-lines.txt
+	# K1 of make bench on this kernel's branch source (the kretprobe one
+	# on 6.1): lbrctx_k1.ko (kunit/k1_mod.c) times one probed call and
+	# return of three identical leaves of lbrctx_tchain: no probe, its own
+	# copy of the source with handlers that only count (the floor), and
+	# lbrctx's probe, under an lbrctx branches event that counts what
+	# lbrctx recorded (2 per call). A figure, printed as the K1 line; the
+	# checks are on the counts, not on the times.
+	n=20000 r=11
+	echo lbrctx_tchain_cost_rec >$D/probes
+	check k1_probe_set $? "cannot set $D/probes to lbrctx_tchain_cost_rec"
+	dmesg -c >/dev/null
+	perf stat -x, -e lbrctx/branches/ -o $art/k1-stat.txt -- insmod ./lbrctx_k1.ko k1=$n k1_rounds=$r \
+		>$art/k1-insmod.txt 2>&1
+	check k1_module_runs $? "$(tail -n 2 $art/k1-insmod.txt | tr '\n' ' ')"
+	rmmod lbrctx_k1 2>/dev/null
+	dmesg -c >$art/k1-dmesg.log
+	k1=$(sed -n 's/^\[[ 0-9.]*\] lbrctx: K1 \(.*\)$/\1/p' $art/k1-dmesg.log)
+	rec=$(awk -F, '/lbrctx/ { print $1 }' $art/k1-stat.txt)
+	echo "K1 kernel=$rel vcpus=$(nproc) $k1 recorded=$rec expected=$((2 * n * r))" >>stock-lines.txt
+	expect k1_measures_the_${want}_source "K1 line: '$k1'" sh -c "echo '$k1' | grep -q '^source=$want '"
+	expect k1_floor_saw_every_call_and_return "K1 line: '$k1'" \
+		sh -c "echo '$k1' | grep -q ' floor_entries=$((n * r)) floor_exits=$((n * r)) '"
+	expect k1_lbrctx_recorded_every_call_and_return "recorded=$rec expected=$((2 * n * r))" \
+		[ "$rec" = $((2 * n * r)) ]
 	modprobe -r lbrctx
 	check modprobe_r_after_the_tests $? "modprobe -r lbrctx failed"
 	step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
