@@ -46,7 +46,7 @@ check:
 
 check-all:
 	@LBRCTX_DEBUG_SERIES="7.x 6.1 6.12" LBRCTX_STRESS_SERIES="6.1 6.12 7.x" \
-		LBRCTX_BUILD_RULES_SERIES="6.1 6.12 7.x" scripts/check.sh
+		LBRCTX_BUILD_RULES_SERIES="6.1 6.12 7.x" LBRCTX_DEBUG_E2E_USER=1 scripts/check.sh
 
 check-stock:
 	@scripts/stock.sh all 6.1 6.12 7.x

@@ -23,6 +23,7 @@
 #include <linux/slab.h>
 #include <asm/fpu/api.h>
 #include "khelpers.h"
+#include "ktime.c"
 
 /* Start a kthread running @fn(@arg); the task is pinned until lbrctx_kt_stop(). */
 void *lbrctx_kt_start(int (*fn)(void *), void *arg, const char *name)
@@ -72,11 +73,6 @@ void lbrctx_kt_cpu_relax(void)
 	cpu_relax();
 }
 
-void lbrctx_kt_yield(void)
-{
-	cond_resched();
-}
-
 /* Change the calling task's uid and euid, as a setuid exec does. */
 int lbrctx_kt_become_uid(u32 uid)
 {
@@ -96,11 +92,6 @@ u32 lbrctx_kt_current_uid(void)
 u64 lbrctx_kt_slab_unreclaimable_bytes(void)
 {
 	return global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B) * PAGE_SIZE;
-}
-
-u64 lbrctx_kt_ktime_ns(void)
-{
-	return ktime_get_ns();
 }
 
 /* Task context; the section disables preemption until lbrctx_kt_fpu_end(). */

@@ -36,6 +36,12 @@ STRESS_SERIES=${LBRCTX_STRESS_SERIES-}
 # three. The package's apt install took 219 s in the 6.1 guest and 249 s
 # in the 7.x one (gcc-14, in the trixie root), run side by side (README).
 STOCK_DEB_SERIES=${LBRCTX_STOCK_DEB_SERIES-6.1 6.12 7.x}
+# The user-space suite (qemu/guest/e2e-user.sh) in the debug kernels' KUnit
+# guests: make check-all. It was 600 of that guest's 946 s on the 7.x
+# debug kernel (README, "make check"); the default kernels' KUnit guests
+# and the debug stress guest (uprobes set, storming and live at rmmod under
+# KASAN, kmemleak and lockdep) run in make check.
+DEBUG_E2E_USER=${LBRCTX_DEBUG_E2E_USER-0}
 
 # The checks of our own build rules that do not depend on the kernel (a
 # flag change rebuilds the C++ alone; the post-link check fails the three
@@ -190,13 +196,14 @@ host_root_copy() { # FILE: prints the path of a copy the guest sees on its 9p ro
 
 kunit_guest() { # SERIES FLAVOR
 	kernel_env "$1" "$2" || return
-	local g=$W/guest s=$W/src rc host_tchain
+	local g=$W/guest s=$W/src rc host_tchain e2e_user=1
+	[ "$2" = debug ] && e2e_user=$DEBUG_E2E_USER
 	host_tchain=$(host_root_copy "$W/tchain")
 	guest kunit "$2" "$g" --smp 2 --in "$s/lbrctx.ko" --in "$s/lbrctx_kunit.ko" \
 		--in "$s/lbrctx_tchain.ko" --in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
 		--in qemu/guest/uprobe-table.txt --in "$W/tchain" --in "$W/lbrctx-tool" --in scripts/lbrctx-uprobes \
-		-- "TCHAIN_HOST=$host_tchain sh ./kunit.sh" >"$W/guest.log" 2>&1
+		-- "TCHAIN_HOST=$host_tchain LBRCTX_E2E_USER=$e2e_user sh ./kunit.sh" >"$W/guest.log" 2>&1
 	rc=$?
 	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$W/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
 	[ -f "$g/facts" ] || return 0
@@ -379,13 +386,13 @@ for s in $SERIES $DEBUG_SERIES; do scripts/kernels.sh dir "$s" default >/dev/nul
 builder=$!
 trap 'kill $builder 2>/dev/null' EXIT
 
-# Longest first: the debug kernel's stress and KUnit guests (about 1250 s
-# and 1100 s here) start side by side as soon as its W=1 build and the
-# first default kernel's host checks are done; the other host checks and
-# the stock guests (about 5 minutes each) come next, and the default
-# kernels' guests, the shortest, fill both lanes at the end. Run one after
-# the other, the two debug guests made the whole check 2399 s; side by
-# side, 2081 s.
+# Longest first: the debug kernel's stress and KUnit guests (868 s and
+# 946 s in the run of README's "make check", the KUnit guest with the
+# user-space suite, which has moved to make check-all since) start side by
+# side as soon as its W=1 build and the first default kernel's host checks
+# are done; the other host checks and the stock guests (562-716 s each)
+# come next, and the default kernels' guests, the shortest, fill both
+# lanes at the end.
 KERNELS=()
 for s in $DEBUG_SERIES; do
 	job "host:$s:debug" "" host_checks "$s" debug

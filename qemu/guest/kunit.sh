@@ -15,12 +15,15 @@ step $E_INSMOD_LBRCTX insmod ./lbrctx.ko
 step $E_INSMOD_KUNIT insmod ./lbrctx_kunit.ko
 dmesg -c >kunit-dmesg.log
 step $E_RMMOD_KUNIT rmmod lbrctx_kunit
-# The PMU end to end with the perf tool (e2e.sh), unless told otherwise.
+# The PMU end to end with the perf tool (e2e.sh), then the user-space
+# call stacks (e2e-user.sh), unless told otherwise.
 if [ -f ./e2e.sh ] && [ "${LBRCTX_E2E:-1}" = 1 ]; then
 	sh ./e2e.sh >e2e.log 2>&1
 	dmesg -c >e2e-dmesg.log
-	sh ./e2e-user.sh >e2e-user.log 2>&1
-	dmesg -c >e2e-user-dmesg.log
+	if [ "${LBRCTX_E2E_USER:-1}" = 1 ]; then
+		sh ./e2e-user.sh >e2e-user.log 2>&1
+		dmesg -c >e2e-user-dmesg.log
+	fi
 fi
 cat $D/pmu >pmu-after.txt
 # The store's live state once every suite and perf run is over: nothing may
