@@ -428,7 +428,7 @@ for k in "${KERNELS[@]}"; do
 	for j in "${JOB_NAMES[@]}"; do
 		[ "${j#*:}" = "$k" ] || [ "$j" = "stock:$s" -a "$flavor" = stock ] && jobs+=("$j")
 	done
-	cat "$ART/.jobs/"*":$k.lines" 2>/dev/null
+	for j in "${jobs[@]}"; do cat "$ART/.jobs/$j.lines" 2>/dev/null; done
 	report_kernel "$label" "${jobs[@]}"
 done
 host_jobs=(host-wide)
