@@ -390,13 +390,12 @@ for s in $SERIES $DEBUG_SERIES; do scripts/kernels.sh dir "$s" default >/dev/nul
 builder=$!
 trap 'kill $builder 2>/dev/null' EXIT
 
-# Longest first: the debug kernel's stress and KUnit guests (868 s and
-# 946 s in the run of README's "make check", the KUnit guest with the
-# user-space suite, which has moved to make check-all since) start side by
-# side as soon as its W=1 build and the first default kernel's host checks
-# are done; the other host checks and the stock guests (562-716 s each)
-# come next, and the default kernels' guests, the shortest, fill both
-# lanes at the end.
+# Longest first: the debug kernel's stress and KUnit guests (877 s and
+# 319 s in the last run of README's "make check") start side by side as
+# soon as its W=1 build and the first default kernel's host checks are
+# done; the other host checks and the stock guests (556-630 s each) come
+# next, and the default kernels' guests, the shortest, fill both lanes at
+# the end.
 KERNELS=()
 for s in $DEBUG_SERIES; do
 	job "host:$s:debug" "" host_checks "$s" debug
