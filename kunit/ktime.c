@@ -15,7 +15,7 @@ void lbrctx_kt_yield(void)
 	cond_resched();
 }
 
-/* Any context. */
+/* Task or IRQ context (not NMI: ktime_get_ns() reads under a seqcount). */
 u64 lbrctx_kt_ktime_ns(void)
 {
 	return ktime_get_ns();
