@@ -176,12 +176,14 @@ run_jobs() {
 }
 
 # ---------------------------------------------------------------------------
-# The report. report_kernel LABEL JOB...: the jobs' result lines, then
+# The report. report_kernel LABEL JOB...: the jobs' own lines (seed003,
+# K1, pairs, dkms, loc: JOB.lines), their result lines, then
 # "<label>: N passed, N failed"; the totals add up.
 TOTAL_PASS=0 TOTAL_FAIL=0 SUMMARY=() TIMES=()
 report_kernel() {
 	local label=$1 j p f first=0 last=0 t0 t1 line
 	shift
+	for j in "$@"; do cat "$ART/.jobs/$j.lines" 2>/dev/null; done
 	for j in "$@"; do
 		[ -f "$ART/.jobs/$j.results" ] || continue
 		cat "$ART/.jobs/$j.results"

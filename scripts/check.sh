@@ -431,12 +431,10 @@ for k in "${KERNELS[@]}"; do
 	for j in "${JOB_NAMES[@]}"; do
 		[ "${j#*:}" = "$k" ] || [ "$j" = "stock:$s" -a "$flavor" = stock ] && jobs+=("$j")
 	done
-	for j in "${jobs[@]}"; do cat "$ART/.jobs/$j.lines" 2>/dev/null; done
 	report_kernel "$label" "${jobs[@]}"
 done
 host_jobs=(host-wide)
 [ "${LBRCTX_DKMS:-1}" = 1 ] && host_jobs+=(dkms)
-for j in "${host_jobs[@]}"; do cat "$ART/.jobs/$j.lines" 2>/dev/null; done
 report_kernel host "${host_jobs[@]}"
 
 echo
