@@ -18,6 +18,10 @@
 #   make deb                          the lbrctx-dkms Debian package
 #                                     (artifacts/deb), lintian-checked
 #   make bench                        benchmarks P1 to P5, in a guest
+#   make plugin                       the guest's LBR hardware, a QEMU TCG
+#                                     plugin (qemu/plugin/lbrctx-plugin.so)
+#   make plugin-test                  its model's host tests, also under
+#                                     ASan and UBSan
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -33,6 +37,7 @@ modules:
 clean:
 	@test ! -f $(KDIR)/Makefile || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf include/generated
+	rm -f qemu/plugin/lbrctx-plugin.so $(PLUGIN_TESTS)
 
 KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 
@@ -69,4 +74,37 @@ kernels:
 	@for s in 6.1 6.12 7.x; do scripts/kernels.sh build $$s default || exit 1; done
 	@for s in 7.x 6.1; do scripts/kernels.sh build $$s debug || exit 1; done
 
-.PHONY: all modules clean install check check-all check-stock stress demo bench deb kernels
+# The QEMU TCG plugin that is the guest's LBR hardware (qemu/plugin), and
+# its model's tests: host C++, which plain make (Kbuild's module build)
+# leaves alone. The plugin is built against the qemu-plugin.h of the
+# installed QEMU, which scripts/qemu-plugin.sh fetches and caches; PLUGIN_OUT
+# puts the .so elsewhere (scripts/qemu-plugin.sh build DIR).
+PLUGIN_OUT ?= qemu/plugin
+PLUGIN_SRCS := qemu/plugin/lbrctx-plugin.cpp qemu/plugin/model.cpp
+PLUGIN_DEPS := qemu/plugin/model.cpp qemu/plugin/model.h \
+	$(addprefix include/lbrctx/,types.h xsave.h lbr.h x86.h hwlbr.h)
+PLUGIN_TESTS := qemu/plugin/tests/test_model qemu/plugin/tests/test_model-san
+HOST_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -DLBRCTX_HOST -Iinclude -Iqemu/plugin
+
+plugin:
+	@hdr=$$(scripts/qemu-plugin.sh header) && \
+		$(MAKE) --no-print-directory $(PLUGIN_OUT)/lbrctx-plugin.so QEMU_PLUGIN_H="$$hdr"
+
+$(PLUGIN_OUT)/lbrctx-plugin.so: $(PLUGIN_SRCS) $(PLUGIN_DEPS) $(QEMU_PLUGIN_H)
+	@test -n "$(QEMU_PLUGIN_H)" || { echo "lbrctx: build it with make plugin"; exit 1; }
+	g++ $(HOST_CXXFLAGS) -O2 -flto=auto -fPIC -shared -fvisibility=hidden \
+		-I$(dir $(QEMU_PLUGIN_H)) -o $@ $(PLUGIN_SRCS)
+
+plugin-test: $(PLUGIN_TESTS)
+	qemu/plugin/tests/test_model
+	qemu/plugin/tests/test_model-san
+
+qemu/plugin/tests/test_model: qemu/plugin/tests/test_model.cpp $(PLUGIN_DEPS)
+	g++ $(HOST_CXXFLAGS) -O2 -o $@ $< qemu/plugin/model.cpp
+
+qemu/plugin/tests/test_model-san: qemu/plugin/tests/test_model.cpp $(PLUGIN_DEPS)
+	g++ $(HOST_CXXFLAGS) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -o $@ $< qemu/plugin/model.cpp
+
+.PHONY: all modules clean install check check-all check-stock stress demo bench deb kernels \
+	plugin plugin-test

@@ -44,12 +44,15 @@ bool lbrctx_uprobe_filter(u32 id, void *mm)
 int lbrctx_bench_u1_start(void)
 {
 	int err = 0, ret;
+	void *file;
 
 	if (!u1_path)
 		return 0;
-	lbrctx_u1_inode = lbrctx_shim_inode_get(u1_path, &err);
-	if (!lbrctx_u1_inode)
+	file = lbrctx_shim_file_open(u1_path, &err);
+	if (!file)
 		return err;
+	lbrctx_u1_inode = lbrctx_shim_file_inode(file);
+	lbrctx_shim_file_close(file);
 	ret = lbrctx_shim_uprobe_register(&lbrctx_u1_probe, lbrctx_u1_inode, u1_offset, 0);
 	if (ret) {
 		lbrctx_shim_inode_put(lbrctx_u1_inode);

@@ -22,7 +22,9 @@
 	X(scope_exit_runs_unless_dismissed)                     \
 	X(refptr_moves_leaks_and_puts_exactly_once)             \
 	X(fault_attr_fails_once_its_space_is_spent)             \
-	X(branch_entries_match_the_kernels_bitfields)
+	X(branch_entries_match_the_kernels_bitfields)           \
+	X(use_handle_gives_its_user_back_exactly_once)          \
+	X(array_index_nospec_clamps_what_the_bound_refuses)
 
 /* lbrctx_store: kunit/test_store.cpp */
 #define LBRCTX_STORE_CASES(X)                                                   \
@@ -82,7 +84,8 @@
 	X(pmu_per_task_event_that_ran_leaves_data_to_its_task)       \
 	X(pmu_system_wide_event_attaches_every_thread)               \
 	X(pmu_events_of_different_configurations_all_count_all_the_time) \
-	X(pmu_configurations_past_the_unit_limit_share_the_time)
+	X(pmu_configurations_past_the_unit_limit_share_the_time)     \
+	X(pmu_event_refused_midway_gives_back_what_it_took)
 
 /* lbrctx_units: kunit/test_units.cpp */
 #define LBRCTX_UNITS_CASES(X)                                              \
@@ -93,7 +96,31 @@
 	X(units_record_reaches_only_units_with_users_each_by_its_filters)  \
 	X(units_kernel_return_pops_only_a_stack_whose_top_is_its_call)     \
 	X(elf_check_accepts_only_code_offsets_of_x86_64_files)             \
+	X(uprobe_elf_check_reads_the_opened_file_not_its_path)             \
 	X(uprobes_set_refusals_leave_the_set_as_it_was)
+
+/* lbrctx_x86: kunit/test_x86.cpp */
+#define LBRCTX_X86_CASES(X)                                                   \
+	X(decoder_classifies_every_table_row)                                 \
+	X(decoder_table_covers_every_kind)                                    \
+	X(decoder_never_reads_past_n)                                         \
+	X(decoder_refuses_instructions_longer_than_15_bytes)                  \
+	X(decoder_target_is_address_plus_length_plus_sign_extended_rel)       \
+	X(call_before_answers_every_table_row)                                \
+	X(call_before_finds_the_call_both_old_copies_disagreed_on)            \
+	X(call_before_never_reads_outside_its_n_bytes)                        \
+	X(call_before_keeps_its_known_limitations)
+
+/* lbrctx_hw: kunit/test_hw.cpp (lbrctx_hwtest.ko, the hardware guest only) */
+#define LBRCTX_HW_CASES(X)                                                     \
+	X(hw_records_every_taken_branch_of_known_code_exactly)                 \
+	X(hw_call_stack_mode_keeps_the_calls_still_open)                       \
+	X(hw_type_filter_records_only_its_type)                                \
+	X(hw_user_only_unit_records_no_kernel_branch)                          \
+	X(hw_plugin_refuses_reserved_lbr_ctl_bits_as_xrstors_would)            \
+	X(hw_plugin_refuses_an_unsupported_depth)                              \
+	X(hw_plugin_refuses_a_wrong_cpu_a_bad_mask_and_an_unknown_command)     \
+	X(hw_plugin_takes_records_as_data_up_to_the_first_empty_one)
 
 struct kunit;
 
@@ -107,6 +134,8 @@ LBRCTX_STORE_CASES(LBRCTX_CASE_DECL)
 LBRCTX_LBR_CASES(LBRCTX_CASE_DECL)
 LBRCTX_PMU_CASES(LBRCTX_CASE_DECL)
 LBRCTX_UNITS_CASES(LBRCTX_CASE_DECL)
+LBRCTX_X86_CASES(LBRCTX_CASE_DECL)
+LBRCTX_HW_CASES(LBRCTX_CASE_DECL)
 #undef LBRCTX_CASE_DECL
 
 /* lbrctx_tchain.ko (kunit/tchain.c): probe targets for lbrctx_pmu. */

@@ -67,6 +67,8 @@ void lbrctx_kt_counter_release(void *event) LBRCTX_NOEXCEPT;
 u64 lbrctx_kt_counter_read(void *event) LBRCTX_NOEXCEPT;
 u64 lbrctx_kt_counter_read_times(void *event, u64 *enabled, u64 *running) LBRCTX_NOEXCEPT;
 long lbrctx_kt_file_read(const char *name, void *buf, size_t n) LBRCTX_NOEXCEPT;
+/* /bin/sh -c @cmd as a user-mode helper; its exit status, or a negative errno. */
+int lbrctx_kt_run(const char *cmd) LBRCTX_NOEXCEPT;
 void *lbrctx_kt_init_fs_begin(void) LBRCTX_NOEXCEPT;
 void lbrctx_kt_init_fs_end(void *old) LBRCTX_NOEXCEPT;
 void lbrctx_kt_counter_enable(void *event) LBRCTX_NOEXCEPT;

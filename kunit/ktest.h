@@ -9,6 +9,8 @@
 
 #include <lbrctx/base.h>
 
+#include <lbrctx/kunit_api.h>
+
 #include "cases.h"
 #include "khelpers.h"
 
@@ -57,6 +59,30 @@ public:
 
 private:
 	void *m_old;
+};
+
+/* An in-kernel lbrctx counter (of lbrctx's type unless @a says), released when it goes out of scope. */
+class Counter : Pinned {
+public:
+	Counter(lbrctx_kattr a, s32 cpu, void *task)
+	{
+		if (!a.type)
+			a.type = lbrctx_kunit_pmu_type();
+		m_event = lbrctx_kt_counter_create(&a, cpu, task, &m_err);
+	}
+	~Counter()
+	{
+		if (m_event)
+			lbrctx_kt_counter_release(m_event);
+	}
+	int error() const { return m_err; }
+	bool ok() const { return m_event != nullptr; }
+	u64 read() const { return lbrctx_kt_counter_read(m_event); }
+	void *event() const { return m_event; }
+
+private:
+	void *m_event = nullptr;
+	int m_err = 0;
 };
 
 /* A kthread body that parks until stopped: a task to attach data to. */

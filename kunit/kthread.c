@@ -5,6 +5,7 @@
  * credentials, in-kernel perf counters, a fault attribute's settings, and
  * the kernel's own view of a perf branch entry. None of it is in lbrctx.ko.
  */
+#include <linux/umh.h>
 #include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
@@ -261,6 +262,16 @@ long lbrctx_kt_file_read(const char *name, void *buf, size_t n)
 	ret = kernel_read(f, buf, n, &pos);
 	filp_close(f, NULL);
 	return ret;
+}
+
+int lbrctx_kt_run(const char *cmd)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	static char *envp[] = { "HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin", NULL };
+	int ret = call_usermodehelper(argv[0], argv, envp, UMH_WAIT_PROC);
+
+	/* A wait status, as wait() gives it: the exit code is in bits 8-15. */
+	return ret > 0 ? (ret >> 8) & 0xff : ret;
 }
 
 void lbrctx_kt_counter_enable(void *event)

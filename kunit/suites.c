@@ -9,29 +9,7 @@
 #include <lbrctx/shim.h>
 #include "cases.h"
 
-void lbrctx_kunit_fail(struct kunit *test, const char *file, int line, const char *what)
-{
-	KUNIT_FAIL(test, "%s:%d: expected %s", file, line, what);
-}
-
-void lbrctx_kunit_fail_eq(struct kunit *test, const char *file, int line, const char *lhs,
-			  const char *rhs, long long lv, long long rv)
-{
-	KUNIT_FAIL(test, "%s:%d: expected %s == %s, got %lld != %lld", file, line, lhs, rhs, lv,
-		   rv);
-}
-
-void lbrctx_kunit_info(struct kunit *test, const char *fmt, ...)
-{
-	struct va_format vaf;
-	va_list args;
-
-	va_start(args, fmt);
-	vaf.fmt = fmt;
-	vaf.va = &args;
-	kunit_info(test, "%pV", &vaf);
-	va_end(args);
-}
+#include "report.c"
 
 #define LBRCTX_CASE_ENTRY(name) KUNIT_CASE(name),
 
@@ -85,8 +63,18 @@ static struct kunit_suite lbrctx_units_suite = {
 	.test_cases = lbrctx_units_cases,
 };
 
+static struct kunit_case lbrctx_x86_cases[] = {
+	LBRCTX_X86_CASES(LBRCTX_CASE_ENTRY)
+	{}
+};
+
+static struct kunit_suite lbrctx_x86_suite = {
+	.name = "lbrctx_x86",
+	.test_cases = lbrctx_x86_cases,
+};
+
 kunit_test_suites(&lbrctx_base_suite, &lbrctx_store_suite, &lbrctx_lbr_suite,
-		  &lbrctx_units_suite, &lbrctx_pmu_suite);
+		  &lbrctx_units_suite, &lbrctx_x86_suite, &lbrctx_pmu_suite);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for lbrctx");

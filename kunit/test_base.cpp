@@ -8,7 +8,9 @@
 #include <lbrctx/guard.h>
 #include <lbrctx/k/fault.h>
 #include <lbrctx/k/ref.h>
+#include <lbrctx/pmu.h>
 #include <lbrctx/slab.h>
+#include <lbrctx/use.h>
 #include <lbrctx/xsave.h>
 
 #include "ktest.h"
@@ -376,4 +378,73 @@ LBRCTX_KUNIT_CASE(branch_entries_match_the_kernels_bitfields)
 	KEXPECT_EQ(test, g_stack.nr, 2);
 	KEXPECT_EQ(test, g_stack.entries[0].flags, 0);
 	KEXPECT_EQ(test, g_stack.hw_idx, ~0ull);
+}
+
+namespace {
+
+/* A counted resource in the manner of the sources and the store: users, and puts. */
+struct Users {
+	u32 users;
+	u32 puts;
+	void put()
+	{
+		users--;
+		puts++;
+	}
+	using User = Use<Users, &Users::put>;
+	User get()
+	{
+		users++;
+		return User::adopt(*this);
+	}
+};
+constinit Users g_users{};
+
+/* A setup of three steps, the last of which fails: it returns what it took. */
+Result<void> setup_failing_at_the_third(Users::User &a, Users::User &b)
+{
+	a = g_users.get();
+	b = g_users.get();
+	return err::nomem();
+}
+
+} // namespace
+
+LBRCTX_KUNIT_CASE(use_handle_gives_its_user_back_exactly_once)
+{
+	g_users = {};
+	{
+		Users::User a = g_users.get();
+		Users::User moved = move(a);
+		KEXPECT(test, !a && moved && moved.owner() == &g_users);
+		KEXPECT_EQ(test, g_users.users, 1u);
+		moved = g_users.get(); /* gives back what moved held */
+		KEXPECT_EQ(test, g_users.users, 1u);
+		KEXPECT_EQ(test, g_users.puts, 1u);
+		moved.reset();
+		moved.reset(); /* nothing left to give */
+		KEXPECT_EQ(test, g_users.puts, 2u);
+	}
+	{
+		/* An owner of handles whose setup fails midway: its members give back all. */
+		struct Holds {
+			Users::User a, b;
+		} h;
+		KEXPECT_EQ(test, setup_failing_at_the_third(h.a, h.b).error(), -LBRCTX_K_ENOMEM);
+		KEXPECT_EQ(test, g_users.users, 2u);
+	}
+	KEXPECT_EQ(test, g_users.users, 0u);
+	KEXPECT_EQ(test, g_users.puts, 4u);
+}
+
+LBRCTX_KUNIT_CASE(array_index_nospec_clamps_what_the_bound_refuses)
+{
+	/* The event kind is the user value it guards (module/event.cpp): 0..4 pass, the rest are 0. */
+	for (u64 kind = 0; kind < 300; kind++)
+		KEXPECT_EQ(test, array_index_nospec(kind, pmu::kKinds),
+			   kind < pmu::kKinds ? kind : 0);
+	KEXPECT_EQ(test, array_index_nospec(~0ull, 5), 0u);
+	KEXPECT_EQ(test, array_index_nospec(1ull << 63, 5), 0u);
+	KEXPECT_EQ(test, array_index_nospec(4, 5), 4u);
+	KEXPECT_EQ(test, array_index_nospec(0, 0), 0u);
 }

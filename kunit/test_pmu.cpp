@@ -15,6 +15,7 @@
 
 using namespace lbrctx;
 using namespace lbrctx::pmu;
+using lbrctx::test::Counter;
 using lbrctx::test::park;
 
 namespace {
@@ -56,30 +57,6 @@ public:
 private:
 	char m_old[260];
 	int m_ret;
-};
-
-/* An in-kernel counter, released when it goes out of scope. */
-class Counter : Pinned {
-public:
-	Counter(lbrctx_kattr a, s32 cpu, void *task)
-	{
-		if (!a.type)
-			a.type = lbrctx_kunit_pmu_type();
-		m_event = lbrctx_kt_counter_create(&a, cpu, task, &m_err);
-	}
-	~Counter()
-	{
-		if (m_event)
-			lbrctx_kt_counter_release(m_event);
-	}
-	int error() const { return m_err; }
-	bool ok() const { return m_event != nullptr; }
-	u64 read() const { return lbrctx_kt_counter_read(m_event); }
-	void *event() const { return m_event; }
-
-private:
-	void *m_event = nullptr;
-	int m_err = 0;
 };
 
 /* This CPU's unit records (FROM, TO, INFO each) and LBR_CTL at one moment. */
@@ -658,4 +635,36 @@ LBRCTX_KUNIT_CASE(pmu_configurations_past_the_unit_limit_share_the_time)
 		KEXPECT(test, scaled >= want / 2 && scaled <= want + want / 2);
 	}
 	KEXPECT(test, shared >= 2);
+}
+
+/*
+ * An event whose setup fails after it took the kernel source's probes (the
+ * store's allocation is made to fail) gives them back: the members it held
+ * release themselves when create() returns the error (include/lbrctx/event.h).
+ */
+LBRCTX_KUNIT_CASE(pmu_event_refused_midway_gives_back_what_it_took)
+{
+	if (!lbrctx_kt_fault_injection()) {
+		lbrctx_kunit_info(test,
+				  "no CONFIG_FAULT_INJECTION: the store cannot be made to fail");
+		return;
+	}
+	ProbeSet probes("lbrctx_tchain_leaf");
+	KASSERT_EQ(test, probes.error(), 0);
+	void *task = lbrctx_kt_start(park, nullptr, "lbrctx-refused");
+	KASSERT(test, task);
+	u32 users = pmu_stats().probe_users;
+	u64 before = store_objects();
+	void *fault = lbrctx_kunit_store_fault();
+	lbrctx_kt_fault_set(fault, 100, 1, 1, 0); /* the next allocation fails */
+	{
+		Counter c(lbrctx_kattr{.config = kCs, .exclude_user = 1}, -1, task);
+		KEXPECT(test, !c.ok());
+		KEXPECT_EQ(test, c.error(), -LBRCTX_K_ENOMEM);
+	}
+	lbrctx_kt_fault_set(fault, 0, 1, 1, 0);
+	KEXPECT_EQ(test, pmu_stats().probe_users, users);
+	KEXPECT_EQ(test, pmu_stats().events, 0u);
+	KEXPECT_EQ(test, store_objects(), before);
+	lbrctx_kt_stop(task);
 }

@@ -17,23 +17,8 @@ using lbrctx::test::park;
 
 namespace {
 
-/* A Store whose walk can be observed: the tests' extension of walk_done(). */
-class TestStore final : public Store {
-public:
-	constexpr TestStore() = default;
-	void (*after_walk)(void *ctx) noexcept = nullptr;
-	void *after_walk_ctx = nullptr;
-
-protected:
-	void walk_done() override
-	{
-		if (after_walk)
-			after_walk(after_walk_ctx);
-	}
-};
-
 /* Static storage: the store's lockdep classes are members. */
-constinit TestStore g_store;
+constinit Store g_store;
 
 /* One case's store: initialized for the case, shut down after it. */
 class Fixture : Pinned {
@@ -44,12 +29,11 @@ public:
 	}
 	~Fixture()
 	{
-		g_store.after_walk = nullptr;
 		lbrctx_kt_fault_set(g_store.fault().raw(), 0, 1, 1, 0);
 		g_store.shutdown();
 	}
 	bool ready() const { return KEXPECT_EQ(m_test, m_init, 0); }
-	TestStore &store() { return g_store; }
+	Store &store() { return g_store; }
 	/* Objects are freed after a grace period: wait for the callbacks. */
 	u64 live()
 	{
@@ -545,25 +529,16 @@ LBRCTX_KUNIT_CASE(store_exit_racing_a_global_detach_does_not_underflow)
 	KEXPECT_EQ(test, f.live(), 0);
 }
 
-namespace {
-
-/* Runs right after the walk: a thread the walk cannot have seen. */
-void fork_after_walk(void *ctx) noexcept
-{
-	*static_cast<void **>(ctx) = lbrctx_kt_start(park, nullptr, "lbrctx_late");
-}
-
-} // namespace
-
+/*
+ * A thread forked once the first global attach has walked every thread:
+ * the walk cannot have seen it, and the fork probe must give it data.
+ */
 LBRCTX_KUNIT_CASE(store_child_linked_after_the_walk_is_not_missed)
 {
 	Fixture f(test);
 	KASSERT(test, f.ready());
-	static void *child;
-	child = nullptr;
-	f.store().after_walk = fork_after_walk;
-	f.store().after_walk_ctx = &child;
 	KASSERT_EQ(test, f.store().attach_global().error(), 0);
+	void *child = lbrctx_kt_start(park, nullptr, "lbrctx_late");
 	KASSERT(test, child);
 	TaskData *td = lookup(k::Task(child));
 	KEXPECT(test, td && td->has_global());

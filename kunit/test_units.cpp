@@ -313,6 +313,40 @@ u64 code_offset(const char *path)
 	return 0;
 }
 
+} // namespace
+
+/*
+ * The uprobe set's ELF check reads the file it opened (module/usource.cpp,
+ * check_file()): a rename over the path after the open changes what the
+ * path names, not what is checked. The old check, which opened the path
+ * a second time, would have read the file renamed over it.
+ */
+LBRCTX_KUNIT_CASE(uprobe_elf_check_reads_the_opened_file_not_its_path)
+{
+	const char *path = "/tmp/lbrctx_toctou";
+	test::InitFs fs;
+	KASSERT_EQ(test,
+		   lbrctx_kt_run("cp /bin/true /tmp/lbrctx_toctou && "
+				 "head -c 1048576 /dev/zero >/tmp/lbrctx_toctou.swap"),
+		   0);
+	u64 off = code_offset(path);
+	KASSERT(test, off != 0);
+	int err = 0;
+	void *file = lbrctx_shim_file_open(path, &err);
+	KASSERT(test, file);
+	KASSERT_EQ(test, lbrctx_kt_run("mv /tmp/lbrctx_toctou.swap /tmp/lbrctx_toctou"), 0);
+	KEXPECT_EQ(test, lbrctx_kunit_uprobe_check_elf(file, off), 0);
+	lbrctx_shim_file_close(file);
+	/* The path names the other file now (zeros, as long as any offset), and the same check refuses it. */
+	void *now = lbrctx_shim_file_open(path, &err);
+	KASSERT(test, now);
+	KEXPECT_EQ(test, lbrctx_kunit_uprobe_check_elf(now, off), -LBRCTX_K_ENOEXEC);
+	lbrctx_shim_file_close(now);
+	lbrctx_kt_run("rm -f /tmp/lbrctx_toctou");
+}
+
+namespace {
+
 /* Text builders: @v in base @base (16 with a 0x prefix), a string. */
 char *put_num(char *o, u64 v, u32 base)
 {

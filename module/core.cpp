@@ -7,6 +7,8 @@
  * caches.
  */
 #include <lbrctx/core.h>
+#include <lbrctx/hw.h>
+#include <lbrctx/source.h>
 #include <lbrctx/usource.h>
 
 namespace lbrctx {
@@ -26,6 +28,7 @@ struct Module {
 	bool store_ready;
 	bool source_ready;
 	bool user_ready;
+	bool hw_ready;
 	bool pmu_ready;
 };
 
@@ -33,15 +36,11 @@ struct Module {
 constinit Module g_module{};
 
 /*
- * The default probes: the test chain's functions and the VFS entry points.
- * The kretprobe source takes exact names only.
+ * The default probes of the probe source: the VFS entry points, which
+ * any workload that reads or writes calls. Tests and demos name their own
+ * (the probes parameter, or /sys/kernel/debug/lbrctx/probes).
  */
-const char *default_probes()
-{
-	if (lbrctx_shim_source_kind() == LBRCTX_SOURCE_KRETPROBE)
-		return "vfs_read,vfs_write,lbrctx_tchain_f1,lbrctx_tchain_f2,lbrctx_tchain_f3";
-	return "vfs_read,vfs_write,lbrctx_tchain_*";
-}
+constexpr const char *kDefaultProbes = "vfs_read,vfs_write";
 
 void teardown()
 {
@@ -54,6 +53,8 @@ void teardown()
 		the_source().exit();
 	if (m.user_ready)
 		the_user_source().exit(); /* unregistered and synced: no handler runs */
+	if (m.hw_ready)
+		hw::the_driver().exit(); /* unbound: no CPU uses its page */
 	if (m.store_ready)
 		m.store.unhook();
 	/* No probe runs past this point; then RCU frees, then the caches. */
@@ -62,7 +63,36 @@ void teardown()
 		m.store.shutdown(); /* rcu_barrier(), then the store's cache */
 	if (m.pmu_ready)
 		pmu::the_pmu().destroy();
-	m.store_ready = m.source_ready = m.user_ready = m.pmu_ready = false;
+	m.store_ready = m.source_ready = m.user_ready = m.hw_ready = m.pmu_ready = false;
+}
+
+/*
+ * The source parameter: the hardware where its device is (auto, hw), the
+ * probes otherwise (auto, probes). The load message names the one in use.
+ */
+Result<void> choose_source()
+{
+	Module &m = g_module;
+	enum lbrctx_source_param want = lbrctx_param_source();
+	if (want != LBRCTX_SOURCE_PROBES) {
+		auto r = hw::the_driver().init();
+		if (!r.is_error()) {
+			m.hw_ready = true;
+			lbrctx_info(
+				"branch source: hw (the QEMU plugin's Arch LBR, %u vCPUs; every taken branch)\n",
+				hw::the_driver().nvcpus());
+			return {};
+		}
+		if (want == LBRCTX_SOURCE_HW) {
+			lbrctx_err(
+				"source=hw: no LBR hardware (the ivshmem device of qemu/plugin, or the plugin behind it): %d\n",
+				r.error());
+			return r;
+		}
+	}
+	lbrctx_info("branch source: %s; probes '%s'\n", the_source().kind_name(),
+		    lbrctx_param_probes() ? lbrctx_param_probes() : kDefaultProbes);
+	return {};
 }
 
 Result<void> init()
@@ -74,7 +104,7 @@ Result<void> init()
 	}
 	m.store_ready = true;
 	const char *spec = lbrctx_param_probes();
-	if (auto r = the_source().init(spec ? spec : default_probes()); r.is_error()) {
+	if (auto r = the_source().init(spec ? spec : kDefaultProbes); r.is_error()) {
 		teardown();
 		return r;
 	}
@@ -84,7 +114,13 @@ Result<void> init()
 		return r;
 	}
 	m.user_ready = true;
-	if (auto r = pmu::the_pmu().init(m.store, the_source(), the_user_source()); r.is_error()) {
+	if (auto r = choose_source(); r.is_error()) {
+		teardown();
+		return r;
+	}
+	hw::Driver *hw = m.hw_ready ? &hw::the_driver() : nullptr;
+	if (auto r = pmu::the_pmu().init(m.store, the_source(), the_user_source(), hw);
+	    r.is_error()) {
 		teardown();
 		return r;
 	}
@@ -114,6 +150,7 @@ void show_store(void *seq)
 void show_pmu(void *seq)
 {
 	pmu::Stats s = pmu::the_pmu().stats();
+	hw::Stats h = hw::the_driver().stats();
 	Source &src = the_source();
 	UserSource::Stats u = the_user_source().stats();
 	lbrctx_shim_seq_printf(seq,
@@ -123,12 +160,15 @@ void show_pmu(void *seq)
 			       "rotations %llu\nunsaved %llu\nuprobes %u\nuprobes_registered %u\n"
 			       "uprobe_users %u\nuprobe_entries %llu\nuprobe_returns %llu\n"
 			       "uprobe_unreadable %llu\nuprobe_refilters %llu\nunwound %llu\n"
-			       "pending_calls %llu\n",
+			       "pending_calls %llu\nsource %s\nhw_present %d\nhw_commands %llu\n"
+			       "hw_refused %llu\nhw_bad %llu\n",
 			       s.events, s.records, s.saves, s.restores, s.resets, s.samples,
 			       s.dropped, src.registered(), src.users(), src.missed(),
 			       lbrctx_param_save_restore(), s.units, s.parked, s.rotations,
 			       s.unsaved, u.probes, u.registered, u.users, u.entries, u.returns,
-			       u.unreadable, u.refilters, s.unwound, s.pending_calls);
+			       u.unreadable, u.refilters, s.unwound, s.pending_calls,
+			       pmu::the_pmu().source() == pmu::SourceKind::Hw ? "hw" : "probes",
+			       hw::the_driver().present(), h.commands, h.refused, h.bad);
 }
 
 } // namespace

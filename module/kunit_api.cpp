@@ -5,6 +5,7 @@
  */
 #include <lbrctx/core.h>
 #include <lbrctx/kunit_api.h>
+#include <lbrctx/source.h>
 #include <lbrctx/usource.h>
 
 using namespace lbrctx;
@@ -95,4 +96,30 @@ extern "C" bool lbrctx_kunit_task_has_global(void *task) noexcept
 extern "C" void *lbrctx_kunit_upstream_cache(void) noexcept
 {
 	return pmu::the_pmu().upstream_cache();
+}
+
+extern "C" void *lbrctx_kunit_store_fault(void) noexcept
+{
+	return the_store().fault().raw();
+}
+
+/* Task context. */
+extern "C" int lbrctx_kunit_uprobe_check_elf(void *file, u64 offset) noexcept
+{
+	void *inode = lbrctx_shim_file_inode(file);
+	int ret = UserSource::check_elf(file, inode, offset, "kunit", "kunit").error();
+	lbrctx_shim_inode_put(inode);
+	return ret;
+}
+
+/* Interrupts off. */
+extern "C" void *lbrctx_kunit_hw_page(void) noexcept
+{
+	return pmu::the_pmu().this_cpu()->hw;
+}
+
+extern "C" int lbrctx_kunit_hw_slot(void) noexcept
+{
+	u32 active = pmu::the_pmu().this_cpu()->units.active();
+	return active ? __builtin_ctz(active) : -1;
 }

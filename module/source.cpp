@@ -12,16 +12,19 @@
  * they exist, a handler on a CPU whose unit is disabled returns at once.
  *
  * A call record is FROM = the call instruction (found by decoding the
- * bytes before the return address), TO = the probed function's entry. A
- * direct call (E8 rel32 whose target is the function) is a near relative
- * call; anything else that returns there (an indirect call, a retpoline
- * thunk) is a near indirect call. A return record is FROM = the function,
+ * bytes before the return address with include/lbrctx/x86.h, the decoder
+ * the user source and the plugin use), TO = the probed function's entry.
+ * A direct call (E8 rel32 whose target is the function, or up to 16 bytes
+ * before it) is a near relative call; anything else that returns there
+ * (an indirect call, a retpoline thunk) is a near indirect call. A return record is FROM = the function,
  * TO = the return address; in call-stack mode a return pops only the
  * record of its own call, so a return whose call was recorded under
  * another task's state (or before the event started) changes nothing.
  */
 #include <lbrctx/pmu.h>
+#include <lbrctx/source.h>
 #include <lbrctx/usource.h>
+#include <lbrctx/x86.h>
 
 namespace lbrctx {
 namespace {
@@ -44,31 +47,42 @@ bool is_sep(char ch)
 	return ch == ',' || ch == ' ' || ch == '\t' || ch == '\n';
 }
 
-struct Call {
-	u64 from;
-	lbr::BrType type;
-};
-
-/* Decode the call instruction that returns to @ret_ip (see the top of the file). */
-Call classify(u64 ret_ip, u64 ip)
+/*
+ * The kernel call that returns to @ret_ip, into @ip (see the top of the
+ * file): decoded by include/lbrctx/x86.h from the bytes before the
+ * return address (up to 15, fewer where they would cross into a page that
+ * cannot be read). A direct call's target may sit up to 16 bytes before
+ * @ip: an ENDBR64 (IBT) or call-depth padding at the function's start.
+ */
+x86::CallSite decode_call(u64 ret_ip, u64 ip)
 {
-	u8 b[5];
-	if (!ret_ip || !lbrctx_shim_read_kernel(b, ret_ip - 5, sizeof(b)))
-		return {ret_ip ? ret_ip - 1 : 0, lbr::BrType::IndCall};
-	if (b[0] == 0xe8) {
-		s32 rel = static_cast<s32>(b[1] | b[2] << 8 | b[3] << 16 |
-					   static_cast<u32>(b[4]) << 24);
-		u64 target = ret_ip + static_cast<s64>(rel);
-		/* ip may sit past an ENDBR64 at the function's start. */
-		bool direct = ip >= target && ip - target < 16;
-		return {ret_ip - 5, direct ? lbr::BrType::RelCall : lbr::BrType::IndCall};
+	static constexpr u32 kTries[] = {x86::kMaxLength, 8, 5};
+	u8 b[x86::kMaxLength];
+	for (u32 n : kTries) {
+		if (ret_ip > n && lbrctx_shim_read_kernel(b, ret_ip - n, n))
+			return x86::call_before(b, n, ret_ip, ip, 16);
 	}
-	/* FF /2: call r/m64, 2 or 3 bytes for a register operand (with REX.B). */
-	if (b[3] == 0xff && (b[4] & 0x38) == 0x10)
-		return {ret_ip - 2, lbr::BrType::IndCall};
-	if (b[2] == 0xff && (b[3] & 0x38) == 0x10)
-		return {ret_ip - 3, lbr::BrType::IndCall};
-	return {ret_ip - 1, lbr::BrType::IndCall};
+	return {ret_ip ? ret_ip - 1 : 0, x86::Kind::None};
+}
+
+/*
+ * The kernel source's call sites, per CPU: decoding reads kernel memory
+ * with copy_from_kernel_nofault(), and a probed function is called from
+ * the same few sites again and again. Direct mapped by return address;
+ * an entry holds the callee too, since an indirect call site reaches
+ * many. Interrupts off, on its CPU.
+ */
+using Site = pmu::SiteEntry;
+
+Site &site_of(pmu::CpuState *c, u64 ret_ip, u64 ip)
+{
+	Site &s = c->sites[(ret_ip ^ (ret_ip >> 7) ^ (ip >> 4)) % pmu::kSites];
+	if (s.ret_ip != ret_ip || s.ip != ip) {
+		x86::CallSite cs = decode_call(ret_ip, ip);
+		s = {ret_ip, ip, cs.from,
+		     cs.kind == x86::Kind::Call ? lbr::BrType::RelCall : lbr::BrType::IndCall};
+	}
+	return s;
 }
 
 } // namespace
@@ -143,8 +157,8 @@ Result<void> Source::parse(const char *spec, Patterns &p) const
 	return {};
 }
 
-/* Source mutex held. */
-void Source::unregister_all()
+/* LazyProbes: the source mutex held. */
+void Source::unregister_locked()
 {
 	for (u32 i = 0; i < LBRCTX_MAX_PATTERNS; i++) {
 		if (!m_registered[i])
@@ -155,9 +169,15 @@ void Source::unregister_all()
 	m_nregistered = 0;
 }
 
-/* Source mutex held; may sleep. -ENOENT when no pattern could be probed. */
-Result<void> Source::register_all()
+/*
+ * LazyProbes: the source mutex held; may sleep. Probes still registered
+ * (a reap pending) serve as they are. A pattern the kernel refuses is
+ * logged and left out; -ENOENT when none could be probed.
+ */
+Result<void> Source::register_locked()
 {
+	if (m_nregistered)
+		return {};
 	for (u32 i = 0; i < m_patterns.n; i++) {
 		int ret = lbrctx_shim_probe_register(i, m_patterns.pattern[i]);
 		if (ret) {
@@ -181,7 +201,7 @@ Result<void> Source::install(const char *spec)
 	k::Guard<k::Mutex> m(m_mutex);
 	bool live = m_nregistered != 0;
 	if (live)
-		unregister_all();
+		unregister_locked();
 	size_t i = 0;
 	for (; spec[i]; i++)
 		m_spec[i] = spec[i];
@@ -194,13 +214,13 @@ Result<void> Source::install(const char *spec)
 	for (u32 j = 0; j < fresh.n; j++)
 		m_patterns.pattern[j] = m_patterns.buf + (fresh.pattern[j] - fresh.buf);
 	if (live || m_users)
-		return register_all();
+		return register_locked();
 	return {};
 }
 
 Result<void> Source::init(const char *spec)
 {
-	m_mutex.init("lbrctx_source_mutex", m_mutex_class);
+	init_lock("lbrctx_source_mutex");
 	if (auto r = install(spec ? spec : ""); r.is_error()) {
 		lbrctx_err("probes='%s' is not a list of function names or globs (%d)\n", spec,
 			   r.error());
@@ -211,7 +231,6 @@ Result<void> Source::init(const char *spec)
 			"fgraph anchor not registered (%d): re-registering probes may hit the kernel's fgraph bug\n",
 			r);
 	m_ready = true;
-	lbrctx_info("branch source: %s; probes '%s'\n", kind_name(), spec ? spec : "");
 	if (lbrctx_shim_source_kind() == LBRCTX_SOURCE_NONE)
 		lbrctx_warn(
 			"no branch source: this kernel has neither CONFIG_FPROBE nor CONFIG_KRETPROBES; lbrctx events are refused\n");
@@ -225,36 +244,9 @@ void Source::exit()
 	lbrctx_shim_reap_cancel();
 	k::Guard<k::Mutex> m(m_mutex);
 	LBRCTX_WARN_ON(m_users);
-	unregister_all();
+	unregister_locked();
 	lbrctx_shim_anchor_unregister();
 	m_ready = false;
-}
-
-Result<void> Source::get()
-{
-	k::Guard<k::Mutex> m(m_mutex);
-	if (m_users++ || m_nregistered)
-		return {};
-	if (auto r = register_all(); r.is_error()) {
-		m_users--;
-		return r;
-	}
-	return {};
-}
-
-void Source::put()
-{
-	k::Guard<k::Mutex> m(m_mutex);
-	if (!LBRCTX_WARN_ON(!m_users) && !--m_users)
-		lbrctx_shim_reap_schedule();
-}
-
-/* Workqueue: the last user went away; unregister unless a new one came. */
-void Source::reap()
-{
-	k::Guard<k::Mutex> m(m_mutex);
-	if (!m_users)
-		unregister_all();
 }
 
 void Source::show(void *seq)
@@ -277,12 +269,6 @@ u32 Source::registered()
 {
 	k::Guard<k::Mutex> m(m_mutex);
 	return m_nregistered;
-}
-
-u32 Source::users()
-{
-	k::Guard<k::Mutex> m(m_mutex);
-	return m_users;
 }
 
 u64 Source::missed()
@@ -321,22 +307,22 @@ extern "C" bool lbrctx_source_entry(u64 ip, u64 ret_ip, u64 sp, struct lbrctx_ca
 	pmu::CpuState *c = pmu.this_cpu();
 	if (!c->units.active())
 		return false;
-	if (lbrctx_shim_in_nmi()) {
-		c->dropped++;
+	u32 lvl = k::ctx_level();
+	if (lvl == 3) {
+		c->dropped++; /* NMI */
 		return false;
 	}
 	/* Two overlapping patterns probe one call twice: same function, same stack. */
-	pmu::CallKey &last = c->last_call[lbrctx_shim_ctx_level() & 3];
+	pmu::CallKey &last = c->last_call[lvl];
 	if (sp && last.ip == ip && last.sp == sp)
 		return false;
 	last = {ip, sp};
-	auto k = classify(ret_ip, ip);
-	pmu.record_on(c, {k.from, ip, k.type, false, lbrctx_shim_local_clock()}, false);
+	const Site &site = site_of(c, ret_ip, ip);
+	pmu.record_on(c, {site.from, ip, site.type, false, lbrctx_shim_local_clock()}, false);
 	call->armed = 1;
 	return true;
 }
 
-/* Function return: the same contexts as the entry, possibly on another CPU. */
 extern "C" void lbrctx_source_exit(u64 ip, struct lbrctx_call *call) noexcept
 {
 	if (!call->armed)
@@ -344,7 +330,7 @@ extern "C" void lbrctx_source_exit(u64 ip, struct lbrctx_call *call) noexcept
 	k::IrqSave irqs;
 	pmu::Pmu &pmu = pmu::the_pmu();
 	pmu::CpuState *c = pmu.this_cpu();
-	pmu::CallKey &last = c->last_call[lbrctx_shim_ctx_level() & 3];
+	pmu::CallKey &last = c->last_call[k::ctx_level()];
 	if (last.ip == ip)
 		last = {};
 	if (!c->units.active())

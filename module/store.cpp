@@ -456,7 +456,6 @@ Result<void> Store::attach_global()
 		}
 		pinned.unpin();
 	}
-	walk_done();
 	return {};
 }
 

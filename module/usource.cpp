@@ -3,9 +3,10 @@
  * The user branch source (see include/lbrctx/usource.h).
  *
  * A call record is FROM = the call instruction in user memory (found by
- * decoding the bytes before the return address: E8 rel32, FF 15 disp32,
- * FF /2 with a register; anything else is taken to end at the return
- * address), TO = the probed function's entry, CPL 3. A return record is
+ * decoding the bytes before the return address with include/lbrctx/x86.h,
+ * the decoder the kernel source and the plugin use; where no call ends
+ * there, the byte before the return address), TO = the probed
+ * function's entry, CPL 3. A return record is
  * FROM = the function, TO = the return address. Each record keeps its
  * frame's return-address slot, so that the unit can drop the calls whose
  * frames a longjmp, an exception or uretprobes' nesting limit (64) left
@@ -26,6 +27,7 @@
 #include <lbrctx/core.h>
 #include <lbrctx/elf.h>
 #include <lbrctx/usource.h>
+#include <lbrctx/x86.h>
 
 namespace lbrctx {
 namespace {
@@ -93,28 +95,23 @@ size_t length(const char *s)
 	return n;
 }
 
+/*
+ * The user call that returns to @ret, into @ip, from the @n bytes before
+ * @ret in @b (include/lbrctx/x86.h): a direct call to @ip is a near
+ * relative call; any other call (indirect, or through a PLT stub) a near
+ * indirect one. @known: a call instruction ends at @ret.
+ */
 struct Call {
 	u64 from;
 	lbr::BrType type;
-	bool known = true; /* the bytes before the return address are a call */
+	bool known;
 };
 
-/* The call that returns to @ret, from the @n bytes before it in @b (b[n - 1] is at ret - 1). */
 Call classify(u64 ret, u64 ip, const u8 *b, u32 n)
 {
-	if (n >= 5 && b[n - 5] == 0xe8) {
-		s32 rel = static_cast<s32>(b[n - 4] | b[n - 3] << 8 | b[n - 2] << 16 |
-					   static_cast<u32>(b[n - 1]) << 24);
-		u64 target = ret + static_cast<s64>(rel);
-		return {ret - 5, target == ip ? lbr::BrType::RelCall : lbr::BrType::IndCall};
-	}
-	/* FF 15 disp32: call *disp32(%rip), as -fno-plt makes calls into a library. */
-	if (n >= 6 && b[n - 6] == 0xff && b[n - 5] == 0x15)
-		return {ret - 6, lbr::BrType::IndCall};
-	/* FF /2 with a register operand (mod 11), with or without REX.B. */
-	if (n >= 2 && b[n - 2] == 0xff && (b[n - 1] & 0xf8) == 0xd0)
-		return {ret - (n >= 3 && b[n - 3] == 0x41 ? 3 : 2), lbr::BrType::IndCall};
-	return {ret - 1, lbr::BrType::IndCall, false};
+	x86::CallSite cs = x86::call_before(b, n, ret, ip, 0);
+	return {cs.from, cs.kind == x86::Kind::Call ? lbr::BrType::RelCall : lbr::BrType::IndCall,
+		cs.kind != x86::Kind::None};
 }
 
 } // namespace
@@ -174,12 +171,36 @@ Result<void> UserSource::parse(const char *spec, Set &set)
 	return {};
 }
 
-/* Task context: the file of @p exists, uprobes can read it, and @p's offset is code. */
+namespace {
+
+/* An opened file, closed when the scope ends. Task context. */
+class File : Pinned {
+public:
+	File(const char *path, int &err) : m_file(lbrctx_shim_file_open(path, &err)) {}
+	~File()
+	{
+		if (m_file)
+			lbrctx_shim_file_close(m_file);
+	}
+	void *get() const { return m_file; }
+
+private:
+	void *m_file;
+};
+
+} // namespace
+
+/*
+ * Task context: the file of @p exists, uprobes can read it, and @p's
+ * offset is code. The file is opened once, and the inode that gets the
+ * probe and the ELF header that is checked are both that open file's: a
+ * path looked up twice could name two files (a rename in between).
+ */
 Result<void> UserSource::check_file(Probe &p)
 {
 	int err = 0;
-	p.inode = lbrctx_shim_inode_get(p.path, &err);
-	if (!p.inode) {
+	File file(p.path, err);
+	if (!file.get()) {
 		lbrctx_refusal("uprobes: %s: %s (%d)\n", p.path,
 			       err == -LBRCTX_K_ENOENT	 ? "no such file"
 			       : err == -LBRCTX_K_EISDIR ? "a directory"
@@ -189,23 +210,31 @@ Result<void> UserSource::check_file(Probe &p)
 			       err);
 		return Error{err};
 	}
-	if (p.offset >= lbrctx_shim_inode_size(p.inode)) {
-		lbrctx_refusal("uprobes: %s: offset %#llx of %s is beyond the file\n", p.path,
-			       p.offset, p.name);
+	p.inode = lbrctx_shim_file_inode(file.get());
+	return check_elf(file.get(), p.inode, p.offset, p.path, p.name);
+}
+
+/* @file (opened, whose inode is @inode): an x86-64 ELF file whose @offset is code. Task context. */
+Result<void> UserSource::check_elf(void *file, void *inode, u64 offset, const char *path,
+				   const char *name)
+{
+	if (offset >= lbrctx_shim_inode_size(inode)) {
+		lbrctx_refusal("uprobes: %s: offset %#llx of %s is beyond the file\n", path, offset,
+			       name);
 		return err::inval();
 	}
 	static u8 hdr[4096]; /* the mutex is held */
-	long n = lbrctx_shim_file_read(p.path, 0, hdr, sizeof(hdr));
+	long n = lbrctx_shim_file_pread(file, 0, hdr, sizeof(hdr));
 	if (n < 0) {
-		lbrctx_refusal("uprobes: %s: cannot read it (%ld)\n", p.path, n);
+		lbrctx_refusal("uprobes: %s: cannot read it (%ld)\n", path, n);
 		return Error{static_cast<int>(n)};
 	}
-	if (auto r = elf::check_executable_offset(hdr, static_cast<size_t>(n), p.offset);
+	if (auto r = elf::check_executable_offset(hdr, static_cast<size_t>(n), offset);
 	    r.is_error()) {
 		lbrctx_refusal(r.error() == -LBRCTX_K_ENOEXEC
 				       ? "uprobes: %s: not an x86-64 ELF file (%s)\n"
 				       : "uprobes: %s: %s is not in an executable segment\n",
-			       p.path, p.name);
+			       path, name);
 		return r;
 	}
 	return {};
@@ -222,8 +251,8 @@ void UserSource::release(Set &set)
 	set.n = 0;
 }
 
-/* Mutex held; sleeps. A probe that fails to register is logged and left out. */
-void UserSource::register_all()
+/* LazyProbes: mutex held; sleeps. A probe that fails to register is logged and left out. */
+Result<void> UserSource::register_locked()
 {
 	Set &s = m_sets[m_live];
 	for (u32 i = 0; i < s.n; i++) {
@@ -237,10 +266,11 @@ void UserSource::register_all()
 				    p.name, ret);
 		p.registered = !ret;
 	}
+	return {};
 }
 
-/* Mutex held; sleeps until no handler of the set runs. */
-void UserSource::unregister_all()
+/* LazyProbes: mutex held; sleeps until no handler of the set runs. */
+void UserSource::unregister_locked()
 {
 	Set &s = m_sets[m_live];
 	bool any = false;
@@ -326,17 +356,17 @@ Result<void> UserSource::install(const char *spec)
 		return r;
 	}
 	bool live = m_users != 0;
-	unregister_all();
+	unregister_locked();
 	release(m_sets[m_live]);
 	m_live = 1 - m_live;
 	if (live)
-		register_all();
+		(void)register_locked();
 	return {};
 }
 
 Result<void> UserSource::init(const char *spec)
 {
-	m_mutex.init("lbrctx_usource_mutex", m_mutex_class);
+	init_lock("lbrctx_usource_mutex");
 	m_mm_lock.init("lbrctx_usource_mm_lock", m_mm_lock_class);
 	m_ready = true;
 	if (!spec || !*spec)
@@ -356,7 +386,7 @@ void UserSource::exit()
 		return;
 	k::Guard<k::Mutex> m(m_mutex);
 	LBRCTX_WARN_ON(m_users);
-	unregister_all();
+	unregister_locked();
 	release(m_sets[0]);
 	release(m_sets[1]);
 	m_ready = false;
@@ -366,29 +396,6 @@ bool UserSource::configured()
 {
 	k::Guard<k::Mutex> m(m_mutex);
 	return m_sets[m_live].n != 0;
-}
-
-Result<void> UserSource::get()
-{
-	k::Guard<k::Mutex> m(m_mutex);
-	if (!m_users++)
-		register_all();
-	return {};
-}
-
-void UserSource::put()
-{
-	k::Guard<k::Mutex> m(m_mutex);
-	if (!LBRCTX_WARN_ON(!m_users) && !--m_users)
-		lbrctx_shim_reap_schedule();
-}
-
-/* Workqueue (the kernel source's reap): the last user went away. */
-void UserSource::reap()
-{
-	k::Guard<k::Mutex> m(m_mutex);
-	if (!m_users)
-		unregister_all();
 }
 
 void UserSource::show(void *seq)
@@ -416,10 +423,9 @@ UserSource::Stats UserSource::stats()
 	return st;
 }
 
-bool UserSource::watch(void *mm)
+/* Task context: true when the filter says yes to more now. */
+bool UserSource::watch_mm(void *mm)
 {
-	if (!mm)
-		return false;
 	k::Guard<k::SpinLock> g(m_mm_lock);
 	Watched *free = nullptr;
 	for (auto &w : m_mms) {

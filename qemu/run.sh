@@ -19,6 +19,15 @@
 #   --smp N         vCPUs (default 2)    --mem M   memory (default 2G)
 #   --timeout S     kill the guest after S seconds (default 300)
 #   --append ARGS   extra kernel command line
+#   --lbr           give the guest LBR hardware: the QEMU plugin
+#                   (qemu/plugin; $LBRCTX_PLUGIN, default
+#                   qemu/plugin/lbrctx-plugin.so, which make plugin builds)
+#                   and its ivshmem-plain device (1af4:1110), whose memory
+#                   is the 1 MiB file DIR/lbr.shm; the plugin writes its
+#                   counters to DIR/plugin.log when QEMU exits
+#   --lbr-mode MODE the plugin's mode (with --lbr): lazy (the default:
+#                   blocks are instrumented once a unit is enabled) or
+#                   always (from the start)
 #
 # Exit status: the guest command's (qemu/guest/lib.sh names the guest
 # scripts' own), or 124 on timeout, or 125 when the guest ended without
@@ -30,6 +39,7 @@ set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
 kernel="" out="" initramfs=0 smp=2 mem=2G timeout=300 append="" ins=() stock_mod="" stock_hdr=""
+lbr=0 lbr_mode=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
@@ -41,6 +51,8 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
+	--lbr) lbr=1; shift ;;
+	--lbr-mode) lbr_mode=$2; shift 2 ;;
 	--) shift; break ;;
 	*) die "run.sh: unknown option $1" ;;
 	esac
@@ -48,6 +60,12 @@ done
 [ -f "$kernel" ] || die "run.sh: --kernel: no such file: $kernel"
 [ -n "$out" ] || die "run.sh: --out is required"
 [ $# -gt 0 ] || die "run.sh: no guest command"
+[ -z "$lbr_mode" ] || [ $lbr -eq 1 ] || die "run.sh: --lbr-mode needs --lbr"
+case $lbr_mode in ""|lazy|always) ;; *) die "run.sh: --lbr-mode: lazy or always, not $lbr_mode" ;; esac
+plugin=${LBRCTX_PLUGIN:-$LBRCTX_TOP/qemu/plugin/lbrctx-plugin.so}
+if [ $lbr -eq 1 ] && [ ! -f "$plugin" ]; then
+	die "run.sh: --lbr: no plugin at $plugin (make plugin builds it; LBRCTX_PLUGIN names another)"
+fi
 guest_pkgs
 
 rm -rf "$out"
@@ -74,6 +92,18 @@ qargs=(-nographic -no-reboot -monitor none -serial "file:$out/console.log"
 	-accel "$accel" -cpu max,la57=off -smp "$smp" -m "$mem" -kernel "$kernel"
 	-fsdev "local,id=out,path=$out,security_model=none,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=out,mount_tag=lbrctx-out")
+if [ $lbr -eq 1 ]; then
+	# The plugin and the guest's driver share this file (include/lbrctx/
+	# hwlbr.h): QEMU maps it as the device's BAR 2 (share=on), the plugin
+	# maps it too. Its size is hw::kRegionSize. QEMU splits options at
+	# commas, so no path may hold one.
+	shm=$out/lbr.shm
+	case $shm$plugin in *,*) die "run.sh: --lbr: a comma in $shm or $plugin" ;; esac
+	truncate -s 1M "$shm" || die "run.sh: cannot create $shm"
+	qargs+=(-object "memory-backend-file,id=lbrctx-lbr,mem-path=$shm,size=1M,share=on"
+		-device "ivshmem-plain,memdev=lbrctx-lbr"
+		-plugin "$plugin,shm=$shm,log=$out/plugin.log${lbr_mode:+,mode=$lbr_mode}")
+fi
 if [ -n "$stock_mod" ]; then
 	rd=$out/.initramfs
 	rel=$(basename "$stock_mod")

@@ -71,6 +71,7 @@ guest_work() {
 	stress/default) echo 300 ;;
 	stress/debug) echo 700 ;;
 	initramfs/*) echo 20 ;;
+	hw/default) echo 900 ;;		# the hardware suite: perf's own tests are most of it
 	*) echo 600 ;;
 	esac
 }

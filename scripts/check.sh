@@ -43,6 +43,11 @@ STOCK_DEB_SERIES=${LBRCTX_STOCK_DEB_SERIES-6.1 6.12 7.x}
 # KASAN, kmemleak and lockdep) run in make check.
 DEBUG_E2E_USER=${LBRCTX_DEBUG_E2E_USER-0}
 
+# The hardware source's guests (hw.sh, with the QEMU plugin): every default
+# kernel, and Debian's stock 6.12 image.
+HW_SERIES=${LBRCTX_HW_SERIES-$SERIES}
+STOCK_HW_SERIES=${LBRCTX_STOCK_HW_SERIES-6.12}
+
 # The checks of our own build rules that do not depend on the kernel (a
 # flag change rebuilds the C++ alone; the post-link check fails the three
 # negative builds) run on the newest default kernel alone: five of the
@@ -273,6 +278,43 @@ stress_guest() { # SERIES FLAVOR
 	cat "$g/pairs.txt" 2>/dev/null >"$ART/.jobs/$JOB_NAME.lines"
 }
 
+# The hardware source (qemu/guest/hw.sh) in a guest with the QEMU plugin's
+# LBR hardware (run.sh --lbr): lbrctx with source=hw, the lbrctx_hw KUnit
+# suite, the perf end-to-end suite, seed 003's user-space experiment with
+# no function named, perf's own LBR tests (perf built from the 7.x source),
+# call stacks against frame pointers, and hostile input.
+hw_guest() { # SERIES FLAVOR
+	kernel_env "$1" "$2" || return
+	local g=$W/hw s=$W/src rc in=$W/hwin p7
+	mkdir -p "$in"
+	build_hwchain "$in"
+	p7=$(scripts/perf.sh path 2>/dev/null) || p7=
+	guest hw "$2" "$g" --lbr --smp 2 --in "$s/lbrctx.ko" --in "$s/lbrctx_hwtest.ko" \
+		--in "$s/lbrctx_tchain.ko" --in qemu/guest/hw.sh --in qemu/guest/e2e.sh \
+		--in qemu/guest/seed003.sh --in qemu/guest/seed003u.sh --in qemu/guest/perftest.sh \
+		--in qemu/guest/hwchain.sh --in "$in/hwchain" --in "$in/libhwchain.so" \
+		--in "$W/tchain" --in "$W/lbrctx-tool" -- "PERF7=$p7 sh ./hw.sh" >"$W/hw.log" 2>&1
+	rc=$?
+	t_check hw_guest_run_clean $rc "status $rc: $(tail -n 5 "$W/hw.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
+	[ -f "$g/facts" ] || return 0
+	t_expect hw_modules_unload_cleanly "still loaded: $(cat "$g/modules-after.txt" 2>/dev/null)" \
+		test -f "$g/modules-after.txt" -a ! -s "$g/modules-after.txt"
+	t_expect hw_store_empty_after_the_suite "debugfs store: $(tr '\n' ' ' <"$g/store-after.txt" 2>/dev/null)" \
+		grep -qx 'objects 0' "$g/store-after.txt"
+	if grep -q kmemleak=1 "$g/facts"; then
+		t_expect hw_kmemleak_reports_nothing "$(head -n 5 "$g/kmemleak.txt")" test ! -s "$g/kmemleak.txt"
+	fi
+	t_import hw "$g/hw-results.txt" "$g/guest.log"
+	cp "$g/hw-lines.txt" "$ART/.jobs/$JOB_NAME.lines" 2>/dev/null
+	local kw=$W/hw-kunit
+	mkdir -p "$kw"
+	[ -f "$g/hw-kunit-dmesg.log" ] && cp "$g/hw-kunit-dmesg.log" "$kw/kunit-dmesg.log"
+	kunit_results "$kw" "$kw"
+	# The plugin's own account of the run, written when QEMU exited.
+	t_expect hw_plugin_wrote_its_log "$(head -n 2 "$g/plugin.log" 2>/dev/null | tr '\n' ' ')" \
+		grep -q '^vcpu=0 ' "$g/plugin.log"
+}
+
 # A busybox initramfs guest boots and loads the module.
 initramfs_guest() { # SERIES FLAVOR
 	kernel_env "$1" "$2" || return
@@ -303,6 +345,37 @@ stock_guest() { # SERIES
 }
 
 # ---------------------------------------------------------------------------
+# The hardware's host side: the QEMU plugin (make plugin: against the
+# qemu-plugin.h of the installed QEMU, from Debian's source package) and
+# its model's host tests, under ASan and UBSan too; the decoder's table on
+# the host; and perf built from the 7.x source, whose tests the hardware
+# guests run (scripts/perf.sh).
+plugin_checks() {
+	make plugin >"$ART/plugin-build.log" 2>&1
+	t_check plugin_builds $? "$(tail -n 3 "$ART/plugin-build.log" | tr '\n' ' ')"
+	make plugin-test >"$ART/plugin-test.log" 2>&1
+	t_check plugin_model_tests_pass $? "$(grep -m 3 '^FAIL' "$ART/plugin-test.log" | tr '\n' ' ')"
+	grep -E '^(ok|FAIL) ' "$ART/plugin-test.log" >"$ART/plugin-test.results"
+	t_import plugin "$ART/plugin-test.results" "$ART/plugin-test.log"
+}
+
+perf7_build() {
+	scripts/perf.sh build >"$ART/perf7.log" 2>&1
+	t_check perf_7x_builds $? "$(tail -n 3 "$ART/perf7.log" | tr '\n' ' ')"
+}
+
+# The hardware source's suite on a stock image (scripts/stock.sh hw).
+stock_hw_guest() { # SERIES
+	local rel w
+	rel=$(scripts/stock.sh release "$1") || { t_fail stock_release "no stock image of $1"; return; }
+	echo "$rel-stock" >"$ART/.jobs/label-$1-stock"
+	w=$ART/$rel-stock-hw
+	STOCK_WORK=$w scripts/stock.sh hw "$1" >"$ART/stock-hw-$1.txt" 2>"$ART/stock-hw-$1.err"
+	t_import stock-hw "$ART/stock-hw-$1.txt" "$ART/stock-hw-$1.err"
+	grep -E '^(seed003|seed003u|perftest|brstack|hwchain) ' "$ART/stock-hw-$1.txt" >"$ART/.jobs/$JOB_NAME.lines"
+}
+
+# ---------------------------------------------------------------------------
 # Once, on the host.
 host_wide_checks() {
 	local missing
@@ -321,6 +394,17 @@ host_wide_checks() {
 		"$(scripts/kernels.sh src 7.x 2>/dev/null)")
 	t_expect docs_name_only_what_exists "named in the docs, found nowhere else: $(echo $missing)" \
 		test -z "$missing"
+	# The config layout and the events of docs/PMU.md are the table's
+	# (include/lbrctx/config.h), which sysfs format/ and events/ come from.
+	missing=$(printf '#include "include/lbrctx/config.h"\n#define F(n,lo,hi,d) @F n lo hi\nLBRCTX_CONFIG_FIELDS(F)\n#define E(n,s,d) @E n s\nLBRCTX_EVENTS(E)\n' |
+		gcc -E -P -x c - | tr '@' '\n' | while read -r k n a b; do
+			case $k in
+			F) grep -qF "| \`$n\` | \`config:$a-$b\` |" docs/PMU.md || echo "$n" ;;
+			E) grep -qF "| \`lbrctx/$n/\` | \`${a//\"/}\` |" docs/PMU.md || echo "lbrctx/$n/" ;;
+			esac
+		done)
+	t_expect docs_config_table_is_config_h "fields or events of include/lbrctx/config.h not in docs/PMU.md: $(echo $missing)" \
+		test -z "$missing"
 	# The C++ follows .clang-format; the shim, kernel style (docs/ARCHITECTURE.md).
 	local unformatted
 	unformatted=$(for f in $(cxx_sources); do
@@ -330,26 +414,31 @@ host_wide_checks() {
 	# The shim's share of the module's code (docs/ARCHITECTURE.md).
 	scripts/loc.sh >"$ART/loc.txt"
 	cp "$ART/loc.txt" "$ART/.jobs/$JOB_NAME.lines"
-	t_expect shim_is_under_a_quarter_of_the_module "$(cat "$ART/loc.txt")" \
-		awk '{ split($4, r, "="); exit !(r[2] < 0.25) }' "$ART/loc.txt"
+	# Counted with shim.h and config.h on the shim's side it was 0.290
+	# before the owning handles, the inline hot path and the hardware
+	# driver's PCI glue (docs/ARCHITECTURE.md); it must not grow back.
+	t_expect shim_share_stays_below_27_percent "$(cat "$ART/loc.txt")" \
+		awk '{ split($4, r, "="); exit !(r[2] < 0.27) }' "$ART/loc.txt"
 }
 
 # The C++ that .clang-format covers: all of it but the headers shared with C.
 cxx_sources() {
 	ls module/*.cpp include/lbrctx/*.h include/lbrctx/k/*.h kunit/*.cpp kunit/ktest.h kunit/bench_stats.h \
-		kunit/negative/*.cpp | grep -vE 'include/lbrctx/(shim|kunit_api)\.h$'
+		kunit/negative/*.cpp | grep -vE 'include/lbrctx/(shim|kunit_api|config)\.h$'
 }
 
 # checkpatch.pl of the 7.x tree on the shim reports only what
 # docs/ARCHITECTURE.md explains: FILE:TYPE pairs ("*" any file).
 CHECKPATCH_EXPLAINED="*:LINUX_VERSION_CODE *:CONSTANT_COMPARISON exports.c:EXPORT_SYMBOL
 	print.c:PRINTK_WITHOUT_KERN_LEVEL task.c:OPEN_BRACE shim.h:NEW_TYPEDEFS
-	shim.h:PREFER_DEFINED_ATTRIBUTE_MACRO"
+	shim.h:PREFER_DEFINED_ATTRIBUTE_MACRO config.h:COMPLEX_MACRO config.h:MACRO_ARG_UNUSED
+	pmu.c:COMPLEX_MACRO pmu.c:MACRO_ARG_UNUSED pmu.c:TRAILING_SEMICOLON"
 check_shim_checkpatch() {
 	local ksrc out bad=
 	ksrc=$(scripts/kernels.sh src 7.x) || { t_fail shim_checkpatch_reports_only_the_explained "no 7.x tree"; return; }
 	out=$(perl "$ksrc/scripts/checkpatch.pl" --no-tree -f --terse --show-types \
-		module/shim/*.c module/shim/*.h include/lbrctx/shim.h include/lbrctx/kunit_api.h 2>&1 |
+		module/shim/*.c module/shim/*.h include/lbrctx/shim.h include/lbrctx/kunit_api.h \
+		include/lbrctx/config.h 2>&1 |
 		sed -n 's/^\([^:]*\):[0-9]*: [A-Z]*:\([A-Z_]*\):.*/\1 \2/p' | sort -u)
 	while read -r f type; do
 		[ -n "$f" ] || continue
@@ -411,6 +500,15 @@ for s in $STOCK_SERIES; do
 	job "stock:$s" "" stock_guest "$s"
 	KERNELS+=("$s:stock")
 done
+for s in $STOCK_HW_SERIES; do
+	job "stock-hw:$s" "plugin perf7" stock_hw_guest "$s"
+	case " $STOCK_SERIES " in *" $s "*) ;; *) KERNELS+=("$s:stock") ;; esac
+done
+job plugin "" plugin_checks
+job perf7 "" perf7_build
+for s in $HW_SERIES; do
+	job "hw:$s:default" "host:$s:default plugin perf7" hw_guest "$s" default
+done
 for s in $SERIES; do
 	case " $STRESS_SERIES " in *" $s "*)
 		job "stress:$s:default" "host:$s:default" stress_guest "$s" default ;;
@@ -429,11 +527,12 @@ for k in "${KERNELS[@]}"; do
 	label=$(cat "$ART/.jobs/label-$s-$flavor" 2>/dev/null || echo "$s-$flavor")
 	jobs=()
 	for j in "${JOB_NAMES[@]}"; do
-		[ "${j#*:}" = "$k" ] || [ "$j" = "stock:$s" -a "$flavor" = stock ] && jobs+=("$j")
+		[ "${j#*:}" = "$k" ] || [ "$j" = "stock:$s" -a "$flavor" = stock ] ||
+			[ "$j" = "stock-hw:$s" -a "$flavor" = stock ] && jobs+=("$j")
 	done
 	report_kernel "$label" "${jobs[@]}"
 done
-host_jobs=(host-wide)
+host_jobs=(host-wide plugin perf7)
 [ "${LBRCTX_DKMS:-1}" = 1 ] && host_jobs+=(dkms)
 report_kernel host "${host_jobs[@]}"
 

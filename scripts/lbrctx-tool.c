@@ -57,6 +57,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The event config layout: the same table the module builds sysfs format/ from. */
+#include "../include/lbrctx/config.h"
+
+/* lbrctx/callstack/: the LBR sampled by time, call-stack mode. */
+#define CFG_CALLSTACK LBRCTX_CFG(cs, 1)
+
 static int lbrctx_type = -1;
 
 static long perf_open(struct perf_event_attr *a, pid_t pid, int cpu, int group, unsigned long fl)
@@ -540,7 +546,7 @@ static int cmd_openclose(double secs)
 
 	while (now_ns() < end) {
 		struct perf_event_attr a = { .size = sizeof(a), .type = pmu_type(),
-					     .config = 0x100, .inherit = 1 };
+					     .config = CFG_CALLSTACK, .inherit = 1 };
 		int n, fd;
 		pid_t p = fork();
 
@@ -555,7 +561,7 @@ static int cmd_openclose(double secs)
 			errs++;
 			fprintf(stderr, "per-process open: %s\n", errname(errno));
 		}
-		n = open_global(fds, 128, 0x100);
+		n = open_global(fds, 128, CFG_CALLSTACK);
 		if (n < 0) {
 			errs++;
 			fprintf(stderr, "system-wide open: %s\n", errname(-n));
@@ -699,7 +705,7 @@ static int cmd_ab(const char *what, int rounds, long n)
 			if (with && (!strcmp(what, "p1other") || !strcmp(what, "p1othersw"))) {
 				/* p1othersw: a software event there instead, the core's share. */
 				struct perf_event_attr a = { .size = sizeof(a), .type = pmu_type(),
-							     .config = 0x100 };
+							     .config = CFG_CALLSTACK };
 
 				if (what[7] == 's') {
 					a.type = PERF_TYPE_SOFTWARE;
@@ -713,7 +719,7 @@ static int cmd_ab(const char *what, int rounds, long n)
 					return 1;
 				}
 			} else if (with) {
-				nf = open_global(fds, 128, 0x100);
+				nf = open_global(fds, 128, CFG_CALLSTACK);
 				if (nf <= 0) {
 					fprintf(stderr, "lbrctx-tool: system-wide event: %s\n",
 						nf ? errname(-nf) : "none opened");
@@ -789,7 +795,7 @@ static int cmd_p1two(int rounds, long n)
 			int mode = (r + k) % 3, nf = 0, pt = -1;
 
 			if (mode >= 1) {
-				nf = open_global(fds, 128, 0x100);
+				nf = open_global(fds, 128, CFG_CALLSTACK);
 				if (nf <= 0) {
 					fprintf(stderr, "lbrctx-tool: system-wide event: %s\n",
 						nf ? errname(-nf) : "none opened");
@@ -874,13 +880,13 @@ struct pcfg {
 #define BR(t) (1u << (t))
 static const struct pcfg pcfgs[] = {
 	{ "all", 0x1, 0, 32, ~0u },
-	{ "call", 0x1 | 1 << 16, 0, 32, BR(PERF_BR_CALL) },
-	{ "ind_call", 0x1 | 1 << 17, 0, 32, BR(PERF_BR_IND_CALL) },
-	{ "ret", 0x1 | 1 << 18, 0, 32, BR(PERF_BR_RET) },
-	{ "callstack", 0x1 | 1 << 8, 0, 32, BR(PERF_BR_CALL) | BR(PERF_BR_IND_CALL) },
-	{ "callstack_depth8", 0x1 | 1 << 8 | 8ULL << 24, 0, 8,
+	{ "call", LBRCTX_CFG(event, 1) | LBRCTX_CFG(call, 1), 0, 32, BR(PERF_BR_CALL) },
+	{ "ind_call", LBRCTX_CFG(event, 1) | LBRCTX_CFG(ind_call, 1), 0, 32, BR(PERF_BR_IND_CALL) },
+	{ "ret", LBRCTX_CFG(event, 1) | LBRCTX_CFG(ret, 1), 0, 32, BR(PERF_BR_RET) },
+	{ "callstack", LBRCTX_CFG(event, 1) | LBRCTX_CFG(cs, 1), 0, 32, BR(PERF_BR_CALL) | BR(PERF_BR_IND_CALL) },
+	{ "callstack_depth8", LBRCTX_CFG(event, 1) | LBRCTX_CFG(cs, 1) | LBRCTX_CFG(depth, 8), 0, 8,
 	  BR(PERF_BR_CALL) | BR(PERF_BR_IND_CALL) },
-	{ "depth32", 0x1 | 32ULL << 24, 0, 32, ~0u },
+	{ "depth32", LBRCTX_CFG(event, 1) | LBRCTX_CFG(depth, 32), 0, 32, ~0u },
 	{ "kernel", 0x1, 1, 32, ~0u },
 };
 #define NCFG (sizeof(pcfgs) / sizeof(pcfgs[0]))

@@ -96,6 +96,21 @@ build_tchain() {
 		"$LBRCTX_TOP/qemu/guest/tchain.c" || die "cannot build $1"
 }
 
+# build_hwchain OUTDIR: the call-stack exactness program (qemu/guest/
+# hwchain.c) and its shared library (libhwchain.c), OUTDIR/hwchain and
+# OUTDIR/libhwchain.so: frame pointers in every function (leaves too), no
+# inlining, no tail calls; the program finds the library beside itself
+# (rpath $ORIGIN).
+build_hwchain() {
+	local cflags=(-O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+		-fno-inline -fno-optimize-sibling-calls -Wall -Werror)
+	mkdir -p "$1" || die "cannot create $1"
+	gcc "${cflags[@]}" -fPIC -shared -o "$1/libhwchain.so" \
+		"$LBRCTX_TOP/qemu/guest/libhwchain.c" || die "cannot build $1/libhwchain.so"
+	gcc "${cflags[@]}" -o "$1/hwchain" "$LBRCTX_TOP/qemu/guest/hwchain.c" \
+		-L"$1" -lhwchain -Wl,-rpath,'$ORIGIN' || die "cannot build $1/hwchain"
+}
+
 # build_tool OUT: scripts/lbrctx-tool.c, built for the host, which the
 # guests share as their root file system.
 build_tool() {

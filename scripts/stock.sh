@@ -17,6 +17,8 @@
 #                                     suite, no package (STOCK_DEB=1: the
 #                                     package), the hardening run's quick
 #                                     bounds
+#   scripts/stock.sh hw SERIES        the hardware source's suite on the
+#                                     image, with the QEMU plugin (hw.sh)
 #   STOCK_SUITE=deb scripts/stock.sh check SERIES
 #                                     dkms install, modprobe and the
 #                                     package alone
@@ -170,6 +172,46 @@ check() { # SERIES
 	cat "$g/stock-lines.txt" 2>/dev/null
 }
 
+# hw SERIES: the hardware source's suite (qemu/guest/hw.sh) on the stock
+# image, in a guest with the QEMU plugin's LBR hardware (run.sh --lbr):
+# lbrctx built against the image's headers and insmod-ed with source=hw
+# (the stock images have no KUnit: no lbrctx_hw suite here).
+hwcheck() { # SERIES
+	local rel d root hdr w g rc p7
+	read -r rel d <<<"$(fetch "$1")" || exit 1
+	root=$d/root
+	hdr=$root/usr/src/linux-headers-$rel
+	w=${STOCK_WORK:-$LBRCTX_TOP/artifacts/$rel-stock-hw}
+	rm -rf "$w"
+	mkdir -p "$w"
+	stage_sources "$w/src"
+	if make -C "$w/src" KDIR="$hdr" >"$w/build.log" 2>&1; then
+		ok stock_hw_modules_build
+	else
+		fail stock_hw_modules_build "see $w/build.log"
+		return
+	fi
+	build_tool "$w/lbrctx-tool"
+	build_tchain "$w/tchain"
+	build_hwchain "$w"
+	p7=$(scripts/perf.sh path 2>/dev/null) || p7=
+	g=$w/guest
+	echo "${STOCK_TIMEOUT:-2700}" >"$w/guest.limit"
+	qemu/run.sh --kernel "$root/boot/vmlinuz-$rel" --stock "$root/lib/modules/$rel" "$hdr" \
+		--lbr --out "$g" --smp 2 --mem 3G --timeout "${STOCK_TIMEOUT:-2700}" \
+		--in "$w/src/lbrctx.ko" --in "$w/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" \
+		--in "$w/tchain" --in "$w/hwchain" --in "$w/libhwchain.so" \
+		--in qemu/guest/hw.sh --in qemu/guest/e2e.sh --in qemu/guest/seed003.sh \
+		--in qemu/guest/seed003u.sh --in qemu/guest/perftest.sh --in qemu/guest/hwchain.sh \
+		-- "STOCK=1 PERF7=$p7 sh ./hw.sh" >"$w/guest.log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then ok stock_hw_guest_run_clean; else
+		fail stock_hw_guest_run_clean "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
+	fi
+	[ -f "$g/hw-results.txt" ] && sed "s/^\(ok\|FAIL\) /\1 hw:/" "$g/hw-results.txt"
+	sed "s/kernel=[^ ]*/kernel=$rel/" "$g/hw-lines.txt" 2>/dev/null
+}
+
 # all SERIES...: check each; one "<release>-stock: N passed, N failed"
 # line each and the total, as make check prints its kernels.
 all() {
@@ -191,6 +233,7 @@ case ${1:-} in
 fetch) if [ "${2:?series}" = 7.x ]; then scripts/trixie.sh fetch; else fetch "$2"; fi ;;
 release) r=$(release_of "${2:?series}") && [ -n "$r" ] && echo "$r" ;;
 check) cd "$LBRCTX_TOP" && check "${2:?series}"; [ $fails -eq 0 ] ;;
+hw) cd "$LBRCTX_TOP" && hwcheck "${2:?series}"; [ $fails -eq 0 ] ;;
 all) cd "$LBRCTX_TOP" && shift && { [ $# -gt 0 ] || set -- 6.1 6.12 7.x; } && all "$@" ;;
 *) die "usage: stock.sh fetch|check|all SERIES" ;;
 esac

@@ -8,66 +8,9 @@
 
 #include <lbrctx/layout.h>
 #include <lbrctx/shim.h>
+#include <lbrctx/types.h>
 
 namespace lbrctx {
-
-using size_t = decltype(sizeof(0));
-using uintptr_t = unsigned long;
-static_assert(sizeof(uintptr_t) == sizeof(void *), "LP64 kernel");
-static_assert(sizeof(u64) == 8 && sizeof(u32) == 4 && sizeof(u16) == 2 && sizeof(u8) == 1,
-	      "shim.h fixed-width types must match the kernel's");
-
-template <class T> struct RemoveReference {
-	using Type = T;
-};
-template <class T> struct RemoveReference<T &> {
-	using Type = T;
-};
-template <class T> struct RemoveReference<T &&> {
-	using Type = T;
-};
-
-template <class T> constexpr typename RemoveReference<T>::Type &&move(T &&v) noexcept
-{
-	return static_cast<typename RemoveReference<T>::Type &&>(v);
-}
-
-template <class T> constexpr T &&forward(typename RemoveReference<T>::Type &v) noexcept
-{
-	return static_cast<T &&>(v);
-}
-
-template <class T, class U> constexpr T exchange(T &obj, U &&v)
-{
-	T old = move(obj);
-	obj = forward<U>(v);
-	return old;
-}
-
-template <class T> constexpr bool is_power_of_two(T v)
-{
-	return v && !(v & (v - 1));
-}
-
-template <class T> constexpr T round_up(T v, T align)
-{
-	return (v + align - 1) / align * align;
-}
-
-template <class T> constexpr T min(T a, T b)
-{
-	return a < b ? a : b;
-}
-
-/* Non-copyable, non-movable base for guards and owners of kernel objects. */
-class Pinned {
-protected:
-	constexpr Pinned() = default;
-	Pinned(const Pinned &) = delete;
-	Pinned &operator=(const Pinned &) = delete;
-	Pinned(Pinned &&) = delete;
-	Pinned &operator=(Pinned &&) = delete;
-};
 
 /*
  * Room for a kernel object whose size and alignment the generated layout
@@ -80,6 +23,20 @@ template <size_t Size, size_t Align> struct alignas(Align) KernelStorage {
 	void *get() { return bytes; }
 	const void *get() const { return bytes; }
 };
+
+/*
+ * @index when it is below @size, else 0, under speculation too: the
+ * kernel's x86 array_index_mask_nospec() (cmp; sbb), so that a bounds
+ * check on a value a user chose is not speculated past (Spectre v1,
+ * Documentation/admin-guide/hw-vuln/spectre.rst). After the check, not
+ * instead of it.
+ */
+inline u64 array_index_nospec(u64 index, u64 size)
+{
+	u64 mask;
+	asm volatile("cmp %1, %2; sbb %0, %0" : "=r"(mask) : "g"(size), "r"(index) : "cc");
+	return index & mask;
+}
 
 } // namespace lbrctx
 

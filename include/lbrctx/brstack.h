@@ -44,7 +44,20 @@ struct EntryFormat {
 	bool cycles;
 	bool priv_save;
 	u16 max; /* attr.sample_max_stack */
+	/*
+	 * Far branches (lbr::BrType 8 + bit) the event's filter leaves out.
+	 * Arch LBR has one OTHER_BRANCH filter bit; the x86 driver keeps, of
+	 * the far branches it records, those the event's branch_sample_type
+	 * asked for (intel_pmu_lbr_filter()), and so does this.
+	 */
+	u8 far_drop;
 };
+
+/* A far branch type's bit in EntryFormat::far_drop. */
+constexpr u8 far_bit(lbr::BrType t)
+{
+	return static_cast<u8>(1u << ((static_cast<u8>(t) - 8) & 7));
+}
 
 /* Arch LBR INFO.BR_TYPE (SDM Vol. 3B, Table 18-55) to perf's generic branch type. */
 constexpr u64 perf_br_type(lbr::BrType t)
@@ -62,6 +75,14 @@ constexpr u64 perf_br_type(lbr::BrType t)
 		return LBRCTX_K_PERF_BR_CALL;
 	case lbr::BrType::Return:
 		return LBRCTX_K_PERF_BR_RET;
+	case lbr::BrType::Syscall:
+		return LBRCTX_K_PERF_BR_SYSCALL;
+	case lbr::BrType::Sysret:
+		return LBRCTX_K_PERF_BR_SYSRET;
+	case lbr::BrType::Interrupt:
+		return LBRCTX_K_PERF_BR_IRQ;
+	case lbr::BrType::Iret:
+		return LBRCTX_K_PERF_BR_ERET;
 	default:
 		return LBRCTX_K_PERF_BR_UNKNOWN;
 	}
@@ -91,10 +112,13 @@ inline BranchEntry encode_entry(const EntryFormat &f, u64 from, u64 to, u64 info
 /* Encode the unit's records, youngest first, into @out. */
 inline void fill_branch_stack(const lbr::Unit &u, const EntryFormat &f, BranchStack &out)
 {
-	u32 n = min(u.count(), static_cast<u32>(f.max));
-	for (u32 i = 0; i < n; i++) {
+	u32 n = 0;
+	for (u32 i = 0; i < u.count() && n < f.max; i++) {
 		auto r = u.entry(i);
-		out.entries[i] = encode_entry(f, r.from, r.to, r.info);
+		lbr::BrType t = lbr::info_type(r.info);
+		if (f.far_drop && lbr::is_far(t) && (f.far_drop & far_bit(t)))
+			continue;
+		out.entries[n++] = encode_entry(f, r.from, r.to, r.info);
 	}
 	out.nr = n;
 	/* As Arch LBR: no raw index, the records are already in age order. */

@@ -47,6 +47,16 @@ u32 lbrctx_kunit_uprobes_count(void) LBRCTX_NOEXCEPT;
 /* @task's data in the product store: its references (0: none), its global one. */
 u32 lbrctx_kunit_task_refs(void *task) LBRCTX_NOEXCEPT;
 bool lbrctx_kunit_task_has_global(void *task) LBRCTX_NOEXCEPT;
+/* The product store's fault_attr (debugfs fail_task_data), for lbrctx_kt_fault_set(). */
+void *lbrctx_kunit_store_fault(void) LBRCTX_NOEXCEPT;
+/* The uprobe set's check of an opened @file (UserSource::check_elf()): 0 or -errno. */
+int lbrctx_kunit_uprobe_check_elf(void *file, u64 offset) LBRCTX_NOEXCEPT;
+/*
+ * The hardware source (module/hw.cpp): this CPU's page (struct hw::Vcpu)
+ * or NULL, and its first unit with users or -1. Interrupts off.
+ */
+void *lbrctx_kunit_hw_page(void) LBRCTX_NOEXCEPT;
+int lbrctx_kunit_hw_slot(void) LBRCTX_NOEXCEPT;
 /* The kmem_cache store=upstream gives the perf core, or NULL before 6.15. */
 void *lbrctx_kunit_upstream_cache(void) LBRCTX_NOEXCEPT;
 #ifdef __cplusplus

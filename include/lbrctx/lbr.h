@@ -67,7 +67,13 @@ inline constexpr u64 kTypeMask = 0xfull << kTypeShift;
 inline constexpr u64 kCycValid = 1ull << 60;
 } // namespace info
 
-/* LBR_INFO.BR_TYPE encodings; 8 and up are "other". */
+/*
+ * LBR_INFO.BR_TYPE encodings (SDM Vol. 3B, Table 18-55): 0-5 the near
+ * branches, 1xxx OTHER_BRANCH. lbrctx's hardware (include/lbrctx/hwlbr.h)
+ * says in the low three bits which far transfer an OTHER_BRANCH was, as
+ * a driver would otherwise have to decode FROM's instruction to tell; a
+ * reader that tests bit 3 alone sees OTHER_BRANCH, as the SDM defines it.
+ */
 enum class BrType : u8 {
 	Jcc = 0,
 	IndJmp = 1,
@@ -75,7 +81,13 @@ enum class BrType : u8 {
 	IndCall = 3,
 	RelCall = 4,
 	Return = 5,
-	Other = 8,
+	Other = 8,	/* a far transfer of no kind below */
+	Syscall = 9,	/* syscall, sysenter */
+	Sysret = 10,	/* sysret, sysexit */
+	Interrupt = 11, /* an interrupt, NMI or exception entered through the IDT */
+	SoftInt = 12,	/* int n, int3, int1, into */
+	Iret = 13,	/* iret */
+	FarJump = 14,	/* a far call, jump or return (lcall, ljmp, lret) */
 };
 
 inline constexpr u32 kMinDepth = 8;
@@ -115,7 +127,15 @@ constexpr bool is_call(BrType t)
 constexpr BrType info_type(u64 inf)
 {
 	u64 v = (inf & info::kTypeMask) >> info::kTypeShift;
-	return v <= 5 ? static_cast<BrType>(v) : BrType::Other;
+	if (v <= 5 || (v >= 8 && v <= 14))
+		return static_cast<BrType>(v);
+	return BrType::Other;
+}
+
+/* An OTHER_BRANCH: a far transfer of any kind. */
+constexpr bool is_far(BrType t)
+{
+	return static_cast<u8>(t) >= 8;
 }
 
 /* One retired branch, as the branch source reports it. */
@@ -193,10 +213,37 @@ public:
 	/* The @i-th youngest record's frame slot: 0 for a kernel record. */
 	u64 slot(u32 i) const { return i < count_ ? slot_[index(i)] : 0; }
 
+	/*
+	 * Set the FROM of the youngest record from @old_from to @to to @from;
+	 * the rest of it (TO, INFO, the frame slot) stays. The QEMU plugin's
+	 * hardware (include/lbrctx/hwlbr.h) records an interrupt when its
+	 * handler starts, before it can always tell which instruction was
+	 * interrupted, and corrects the record when the handler returns there.
+	 * False when no record matches (the filter dropped it, or newer ones
+	 * pushed it out).
+	 */
+	bool amend_from(u64 to, u64 old_from, u64 from)
+	{
+		for (u32 i = 0; i < count_; i++) {
+			xsave::LbrEntry &e = ring_[index(i)];
+			if (e.to == to && e.from == old_from) {
+				e.from = from;
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/* Whether LBREn, the branch's CPL bit and its type bit are all set (record()'s filter). */
+	bool accepts(const Branch &b) const
+	{
+		return enabled() && (ctl_ & (b.user ? ctl::kUsr : ctl::kOs)) &&
+		       (ctl_ & type_bit(b.type));
+	}
+
 	Op record(const Branch &b)
 	{
-		if (!enabled() || !(ctl_ & (b.user ? ctl::kUsr : ctl::kOs)) ||
-		    !(ctl_ & type_bit(b.type)))
+		if (!accepts(b))
 			return Op::Filtered;
 		if (call_stack()) {
 			if (b.user && b.slot)
@@ -270,7 +317,17 @@ public:
 	}
 
 private:
-	u32 index(u32 i) const { return (head_ + depth_ - i) % depth_; }
+	/*
+	 * The ring's index of the @i-th youngest record (i < depth_). A compare
+	 * rather than a modulo: the depth is not a constant, and a division
+	 * per recorded branch is what the QEMU plugin, which records every
+	 * branch of the guest, spent most of its time on.
+	 */
+	u32 index(u32 i) const
+	{
+		const u32 j = head_ + depth_ - i;
+		return j >= depth_ ? j - depth_ : j;
+	}
 
 	/*
 	 * Call-stack mode, before a user call (@inclusive) or return at frame
@@ -297,7 +354,7 @@ private:
 			inf |= info::kCycValid | (d > info::kCycles ? info::kCycles : d);
 		}
 		last_ns_ = b.now_ns ? b.now_ns : 1;
-		head_ = (head_ + 1) % depth_;
+		head_ = head_ + 1 == depth_ ? 0 : head_ + 1;
 		ring_[head_] = {b.from, b.to, inf};
 		slot_[head_] = b.user ? b.slot : 0;
 		if (count_ < depth_)
@@ -310,7 +367,7 @@ private:
 			return Op::PopEmpty;
 		ring_[head_] = {};
 		slot_[head_] = 0;
-		head_ = (head_ + depth_ - 1) % depth_;
+		head_ = head_ ? head_ - 1 : depth_ - 1;
 		count_--;
 		return Op::Popped;
 	}

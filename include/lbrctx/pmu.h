@@ -1,19 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The lbrctx PMU (module/pmu.cpp) and its branch source (module/source.cpp).
+ * The lbrctx PMU. Its jobs, one file each:
+ *   module/event.cpp   event_init: the attributes checked, an EventState
+ *                      made with the resources it holds (include/lbrctx/event.h)
+ *   module/pmu.cpp     the PMU itself: load and unload, add, del, start,
+ *                      stop, read, the counts
+ *   module/mux.cpp     units for events of different configurations, and
+ *                      the rotation of those waiting for one
+ *   module/switch.cpp  the sched_switch hook: the units saved into the
+ *                      outgoing task's store object, restored from the
+ *                      incoming task's
+ *   module/sample.cpp  samples: the branch stack, through perf_tp_event()
+ *   module/hw.cpp      the units of the QEMU plugin's LBR hardware, where
+ *                      the branch source is that hardware (include/lbrctx/hw.h)
  *
- * Data path: a probed kernel call or return (source) is recorded by this
- * CPU's emulated LBR unit while an lbrctx event is added on the CPU; the
- * sched_switch hook saves the outgoing task's unit into its store object
- * and restores the incoming task's (or resets the unit); a sample (hrtimer
- * or every N branches) copies the unit into the record's branch stack.
+ * Data path: a branch (the hardware's, or a probed call or return) is
+ * recorded by a unit of this CPU while an lbrctx event is added here; the
+ * sched_switch hook saves the outgoing task's units into its store object
+ * and restores the incoming task's (or resets them); a sample copies a
+ * unit's records into the sample's branch stack.
  */
 #pragma once
 
 #include <lbrctx/atomic.h>
 #include <lbrctx/brstack.h>
+#include <lbrctx/config.h>
 #include <lbrctx/k/percpu.h>
 #include <lbrctx/k/perf_event.h>
+#include <lbrctx/k/tracepoint.h>
 #include <lbrctx/lbr.h>
 #include <lbrctx/store.h>
 #include <lbrctx/units.h>
@@ -22,30 +36,43 @@ namespace lbrctx {
 
 class Source;
 class UserSource;
+namespace hw {
+class Driver;
+struct Vcpu;
+} // namespace hw
 
 namespace pmu {
 
-/* config:0-7 */
+/* config:0-7, the event (include/lbrctx/config.h). */
 enum class Kind : u8 {
-	Callstack = 0, /* the LBR sampled by time; counts ns */
-	Branches = 1,  /* counts recorded branches; samples every N */
-	Saves = 2,     /* per-CPU counts of the switch hook's operations */
+	Lbr = 0,      /* the LBR sampled by time; counts ns */
+	Branches = 1, /* counts recorded branches; samples every N */
+	Saves = 2,    /* per-CPU counts of the switch hook's operations */
 	Restores = 3,
 	Resets = 4,
 };
 inline constexpr u32 kKinds = 5;
 
-/* The config layout, as sysfs format/ publishes it (module/shim/pmu.c). */
+/* The config layout, from the one table of include/lbrctx/config.h. */
 namespace cfg {
-inline constexpr u64 kEvent = 0xff;
-inline constexpr u64 kCallStack = 1ull << 8;
-inline constexpr u64 kCall = 1ull << 16;
-inline constexpr u64 kIndCall = 1ull << 17;
-inline constexpr u64 kRet = 1ull << 18;
-inline constexpr u64 kFilters = kCall | kIndCall | kRet;
-inline constexpr unsigned kDepthShift = 24;
-inline constexpr u64 kDepth = 0xffull << kDepthShift;
-inline constexpr u64 kValid = kEvent | kCallStack | kFilters | kDepth;
+inline constexpr u64 kEvent = LBRCTX_CFG_MASK(event);
+inline constexpr u64 kCallStack = LBRCTX_CFG_MASK(cs);
+inline constexpr u64 kCall = LBRCTX_CFG_MASK(call);
+inline constexpr u64 kIndCall = LBRCTX_CFG_MASK(ind_call);
+inline constexpr u64 kRet = LBRCTX_CFG_MASK(ret);
+inline constexpr u64 kCond = LBRCTX_CFG_MASK(cond);
+inline constexpr u64 kJmp = LBRCTX_CFG_MASK(jmp);
+inline constexpr u64 kIndJmp = LBRCTX_CFG_MASK(ind_jmp);
+inline constexpr u64 kFar = LBRCTX_CFG_MASK(far);
+inline constexpr u64 kFilters = kCall | kIndCall | kRet | kCond | kJmp | kIndJmp | kFar;
+inline constexpr unsigned kDepthShift = LBRCTX_CFG_depth_SHIFT;
+inline constexpr u64 kDepth = LBRCTX_CFG_MASK(depth);
+#define LBRCTX_CFG_OR(n, lo, hi, d) | LBRCTX_CFG_MASK(n)
+inline constexpr u64 kValid = 0 LBRCTX_CONFIG_FIELDS(LBRCTX_CFG_OR);
+#undef LBRCTX_CFG_OR
+static_assert(kEvent == 0xff && kDepth == 0xffull << 24 && kValid == 0xff7f01ffull,
+	      "the layout docs/PMU.md and scripts/lbrctx-tool.c were written for");
+static_assert(LBRCTX_LBR_MAX_DEPTH == lbr::kMaxDepth, "caps/branches is the unit's depth");
 } // namespace cfg
 
 /* Timer sampling: the shortest period (cpu-clock's). */
@@ -58,12 +85,20 @@ inline constexpr u32 kMaxActive = 32;
  * Distinct unit configurations one CPU records at once (include/lbrctx/
  * units.h). Events of a further configuration are parked and rotated in,
  * every kRotateNs (perf's default multiplexing interval), their
- * time_running counting only the time they recorded.
+ * time_running counting only the time they recorded (module/mux.cpp).
  */
 inline constexpr u32 kUnits = 4;
 inline constexpr u64 kRotateNs = 4000000;
 
 struct EventState;
+/* The kernel source's decoded call sites per CPU (module/source.cpp). */
+inline constexpr u32 kSites = 64;
+struct SiteEntry {
+	u64 ret_ip;
+	u64 ip;
+	u64 from;
+	lbr::BrType type;
+};
 
 /* Dedupe of one call seen by two overlapping patterns: per context level. */
 struct CallKey {
@@ -85,49 +120,25 @@ struct CpuState {
 	u32 nparked;	   /* added events waiting for a unit */
 	u32 cpu;
 	CallKey last_call[4];
+	SiteEntry sites[kSites];
 	/* Per context level: the event being emitted and its branch stack. */
 	EventState *emitting[4];
 	BranchStack stack[4];
 	/* Rotates parked events in, while there are any (hard IRQ). */
 	KernelStorage<LBRCTX_K_SIZEOF_HRTIMER, 8> rotate_timer;
 	bool rotating;
+	/*
+	 * The hardware source: this CPU's page of the plugin's LBR, or null
+	 * (module/hw.cpp). The units above are then a copy of the
+	 * hardware's, read before use and written back after a change.
+	 */
+	hw::Vcpu *hw;
+	u32 hw_pushed;		 /* units the hardware was last given */
+	u64 hw_recorded[kUnits]; /* the hardware's count at the last read */
+	u64 hw_commands;	 /* doorbells rung */
+	u64 hw_refused;		 /* commands refused, or not run */
+	u64 hw_bad;		 /* unit states refused (lbr::Unit::restore) */
 };
-
-/* One perf event's state, from the "lbrctx_event" cache; its pmu_private. */
-struct EventState {
-	void *event;					     /* struct perf_event */
-	void *handler;					     /* the overflow handler lbrctx wraps */
-	KernelStorage<LBRCTX_K_SIZEOF_HLIST_HEAD, 8> head{}; /* this event alone */
-	k::RcuHead rcu;
-	Kind kind;
-	bool sampling;
-	bool uses_unit;
-	bool global;   /* holds a global store reference */
-	bool probes;   /* holds a kernel source reference */
-	bool user;     /* holds a user source reference */
-	bool ran;      /* added on a CPU at least once */
-	bool parked;   /* added, waiting for a unit (kUnits) */
-	bool upstream; /* store=upstream: the core holds its task data (perf_ctx_data) */
-	s8 slot;       /* its unit on the CPU it is added on, or -1 */
-	bool exclude_user;
-	bool exclude_idle;
-	EntryFormat format;
-	lbr::Config config; /* LBR_CTL without LBREn, and the depth */
-	u64 period;	    /* ns (Callstack) or branches (Branches) */
-	u64 base;	    /* the count or clock already accounted */
-	u64 left;	    /* branches until the next sample */
-	TaskRef td;	    /* a per-task event's reference, until it ran */
-	void *mm;	    /* the user source watches it (a per-task event's task) */
-	u64 parked_at;	    /* local_clock() when parked, or of the last fold */
-	u64 parked_ns;	    /* parked time not yet taken off time_running */
-	u64 parked_total;   /* all its parked time: who is owed a unit */
-};
-
-/*
- * Validate config bits and branch filters; each refusal's errno is in
- * module/pmu.cpp. @user_probes: the user source has probes.
- */
-Result<lbr::Config> decode_unit_config(const lbrctx_attr &a, bool user_probes);
 
 struct Stats {
 	u64 events;   /* lbrctx events that exist */
@@ -145,17 +156,24 @@ struct Stats {
 	u64 pending_calls; /* samples given the call a pending uprobe records */
 };
 
+/* Where branches come from: the module parameter source (module/shim/module.c). */
+enum class SourceKind : u8 {
+	Probes, /* fprobes or kretprobes, and uprobes, on named functions */
+	Hw,	/* the QEMU plugin's LBR hardware (module/hw.cpp) */
+};
+
 class Pmu : Pinned {
 public:
 	constexpr Pmu() = default;
 
 	/* Module load: the event cache, the per-CPU units, the switch hook, the PMU. Task context. */
-	Result<void> init(Store &store, Source &source, UserSource &user);
+	Result<void> init(Store &store, Source &source, UserSource &user, hw::Driver *hw);
 	/* Module exit, first: unregister the PMU and the switch hook. */
 	void unregister();
 	/* Module exit, after rcu_barrier(): free the per-CPU units, destroy the cache. */
 	void destroy();
 
+	/* The PMU callbacks, each in the context its definition states. */
 	int event_init(void *event);
 	void event_destroy(EventState *e);
 	int add(EventState *e, int flags);
@@ -166,19 +184,26 @@ public:
 	u64 tick(EventState *e);
 	void overflow(void *event, void *data, void *regs);
 	void on_switch(k::Task prev, k::Task next);
-	/* A write of the store parameter (any time, module load included): 0 or -errno. Task context. */
-	int store_mode_check(bool upstream);
-	/* The kmem_cache store=upstream gives the core (6.15+), or null. */
-	void *upstream_cache() const { return m_upstream_cache; }
 	/* The rotation timer of @c: hard IRQ. The next period, or 0 to stop. */
 	u64 rotate(CpuState *c);
 
+	/* A write of the store parameter (any time, module load included): 0 or -errno. Task context. */
+	int store_mode_check(bool upstream);
+	/* The parameters the switch path reads, set by their writes (module/shim/module.c). */
+	void set_save_restore(bool on) { __atomic_store_n(&m_save_restore, on, __ATOMIC_RELAXED); }
+	void set_upstream(bool on) { __atomic_store_n(&m_upstream, on, __ATOMIC_RELAXED); }
+	bool upstream() const { return __atomic_load_n(&m_upstream, __ATOMIC_RELAXED); }
+	/* The kmem_cache store=upstream gives the core (6.15+), or null. */
+	void *upstream_cache() const { return m_upstream_cache; }
+
 	/* This CPU's state; interrupts or preemption off. */
 	CpuState *this_cpu() const { return m_cpus.this_cpu(); }
+	/* @cpu's state, or null before init(); task context (the hardware driver). */
+	CpuState *cpu_state(u32 cpu) const;
 	/*
-	 * A branch on this CPU, for every unit that records it: the sources
-	 * call it (it turns interrupts off). @match_top: a kernel return
-	 * pops only its own call.
+	 * A branch on this CPU, for every unit that records it: the probe
+	 * sources call it (it turns interrupts off). @match_top: a kernel
+	 * return pops only its own call.
 	 */
 	void record_here(const lbr::Branch &b, bool match_top = false);
 	/* The same, on @c with interrupts off already (the kernel source). */
@@ -189,30 +214,39 @@ public:
 	}
 	Stats stats() const;
 	u32 type() const { return lbrctx_shim_pmu_type(); }
+	SourceKind source() const { return m_hw ? SourceKind::Hw : SourceKind::Probes; }
+	Store &store() const { return *m_store; }
+	Source &kernel_source() const { return *m_source; }
+	UserSource &user_source() const { return *m_user; }
 
 private:
-	Result<void> setup_event(EventState *e, const lbrctx_attr &a);
-	void release(EventState *e);
+	friend struct EventState;
+	/* module/pmu.cpp */
 	void account(EventState *e);
-	u64 current_value(const EventState *e, const CpuState *c) const;
+	u64 current_value(const EventState *e, CpuState *c) const;
+	/* module/sample.cpp */
 	void emit(EventState *e, CpuState *c, u64 count, bool irq_regs);
 	void add_pending_call(CpuState *c, const lbr::Unit &u, const EntryFormat &f, void *regs,
 			      BranchStack &st);
 	void on_branches(CpuState *c, u32 slots);
+	/* module/mux.cpp */
 	bool bind(CpuState *c, EventState *e);
 	void park(CpuState *c, EventState *e);
 	void evict(CpuState *c, u32 slot);
 	bool take_unit(CpuState *c, EventState *e);
 	void fold_parked(EventState *e);
-	void save(CpuState *c, TaskData *td, u32 slot);
-	bool restore(CpuState *c, TaskData *td, u32 slot);
-	/* The switch path's task data: lbrctx's store, or with @upstream the core's. Under RCU, IRQs off. */
-	TaskData *task_data(k::Task t, bool upstream);
+	void unbind(CpuState *c, EventState *e);
+	/* module/switch.cpp */
+	void save(CpuState *c, TaskData *td, u32 slots);
+	bool restore(CpuState *c, TaskData *td, u32 slots);
+	/* The switch path's task data: lbrctx's store, or with store=upstream the core's. Under RCU, IRQs off. */
+	TaskData *task_data(k::Task t);
 	static void free_rcu(lbrctx_rcu *r) noexcept;
 
 	Store *m_store = nullptr;
 	Source *m_source = nullptr;
 	UserSource *m_user = nullptr;
+	hw::Driver *m_hw = nullptr;
 	SlabCache<EventState> m_events;
 	k::PerCpu<CpuState> m_cpus;
 	k::TracepointSet<1> m_switch;
@@ -220,59 +254,11 @@ private:
 	void *m_upstream_cache = nullptr;
 	Atomic<u64> m_nevents{0};
 	bool m_registered = false;
+	bool m_save_restore = true;
+	bool m_upstream = false;
 };
 
 Pmu &the_pmu();
 
 } // namespace pmu
-
-/*
- * The kernel branch source: fprobes (kretprobes without CONFIG_FPROBE) on
- * the probed functions, live while an event that uses the unit exists.
- */
-class Source : Pinned {
-public:
-	constexpr Source() = default;
-	/* Module load: parse the probes parameter. Task context. */
-	Result<void> init(const char *spec);
-	/* Module exit, after the PMU is gone: unregister everything. */
-	void exit();
-	/* A reference on the probes: the first registers them (task context, may sleep). */
-	Result<void> get();
-	/* Drop it: the last schedules the unregistration (any task context). */
-	void put();
-	/* Replace the probe set (debugfs); re-registers when probes are live. Task context. */
-	Result<void> install(const char *spec);
-	/* The current set, for debugfs, and as a string. */
-	void show(void *seq);
-	void spec(char *buf, size_t size);
-	void reap();
-	u32 registered();
-	u32 users();
-	u64 missed();
-	const char *kind_name() const;
-
-private:
-	static constexpr size_t kSpecMax = 256;
-	struct Patterns {
-		char buf[kSpecMax]; /* NUL-separated patterns */
-		const char *pattern[LBRCTX_MAX_PATTERNS];
-		u32 n;
-	};
-	Result<void> parse(const char *spec, Patterns &p) const;
-	void unregister_all();
-	Result<void> register_all();
-
-	char m_spec[kSpecMax]{};
-	Patterns m_patterns{};
-	bool m_registered[LBRCTX_MAX_PATTERNS]{};
-	u32 m_nregistered = 0;
-	u32 m_users = 0;
-	bool m_ready = false;
-	k::Mutex m_mutex;
-	k::LockClass m_mutex_class{};
-};
-
-Source &the_source();
-
 } // namespace lbrctx

@@ -168,9 +168,6 @@ void *lbrctx_shim_this_cpu_ptr(void *pcp) LBRCTX_NOEXCEPT;
 void *lbrctx_shim_per_cpu_ptr(void *pcp, u32 cpu) LBRCTX_NOEXCEPT;
 u32 lbrctx_shim_nr_cpu_ids(void) LBRCTX_NOEXCEPT;
 bool lbrctx_shim_cpu_possible(u32 cpu) LBRCTX_NOEXCEPT;
-bool lbrctx_shim_in_nmi(void) LBRCTX_NOEXCEPT;
-/* interrupt_context_level(): 0 task, 1 softirq, 2 hard IRQ, 3 NMI. */
-u32 lbrctx_shim_ctx_level(void) LBRCTX_NOEXCEPT;
 u64 lbrctx_shim_local_clock(void) LBRCTX_NOEXCEPT;
 /* copy_from_kernel_nofault(): false when @addr is not readable. */
 bool lbrctx_shim_read_kernel(void *dst, u64 addr, size_t n) LBRCTX_NOEXCEPT;
@@ -271,16 +268,28 @@ int lbrctx_shim_uprobe_register(void *u, void *inode, u64 offset, u32 id) LBRCTX
 void lbrctx_shim_uprobe_unregister(void *u) LBRCTX_NOEXCEPT;
 /* After unregistering: no handler runs past it. */
 void lbrctx_shim_uprobe_sync(void) LBRCTX_NOEXCEPT;
-/* A regular file's inode, referenced, that uprobes can read; else NULL and @err. */
-void *lbrctx_shim_inode_get(const char *path, int *err) LBRCTX_NOEXCEPT;
+/* A regular file, opened, whose pages uprobes can read; else NULL and @err. */
+void *lbrctx_shim_file_open(const char *path, int *err) LBRCTX_NOEXCEPT;
+/* The open file's inode, referenced; lbrctx_shim_inode_put() drops it. */
+void *lbrctx_shim_file_inode(void *file) LBRCTX_NOEXCEPT;
+long lbrctx_shim_file_pread(void *file, u64 off, void *buf, size_t n) LBRCTX_NOEXCEPT;
+void lbrctx_shim_file_close(void *file) LBRCTX_NOEXCEPT;
 void lbrctx_shim_inode_put(void *inode) LBRCTX_NOEXCEPT;
 u64 lbrctx_shim_inode_size(void *inode) LBRCTX_NOEXCEPT;
-long lbrctx_shim_file_read(const char *path, u64 off, void *buf, size_t n) LBRCTX_NOEXCEPT;
 /* copy_from_user(): task context, may fault. */
 bool lbrctx_shim_read_user(void *dst, u64 addr, size_t n) LBRCTX_NOEXCEPT;
 bool lbrctx_shim_read_user_nofault(void *dst, u64 addr, size_t n) LBRCTX_NOEXCEPT;
 void lbrctx_shim_regs_ip_sp(const void *regs, u64 *ip, u64 *sp) LBRCTX_NOEXCEPT;
 void *lbrctx_shim_task_mm(void *task) LBRCTX_NOEXCEPT;
+
+/* module/shim/hw.c: the ivshmem device of the QEMU plugin's LBR hardware. */
+int lbrctx_shim_hw_register(void) LBRCTX_NOEXCEPT;
+void lbrctx_shim_hw_unregister(void) LBRCTX_NOEXCEPT;
+u32 lbrctx_shim_idt_handlers(u64 *out, u32 n) LBRCTX_NOEXCEPT;
+void lbrctx_shim_on_each_cpu(void (*fn)(void *arg) LBRCTX_NOEXCEPT, void *arg) LBRCTX_NOEXCEPT;
+/* The CPU this runs on: preemption or interrupts off. */
+u32 lbrctx_shim_cpu_id(void) LBRCTX_NOEXCEPT;
+void lbrctx_shim_synchronize_rcu(void) LBRCTX_NOEXCEPT;
 
 /* module/shim/anchor.c: hold one fgraph user while loaded (6.14+). */
 int lbrctx_shim_anchor_register(void) LBRCTX_NOEXCEPT;
@@ -289,13 +298,22 @@ void lbrctx_shim_anchor_unregister(void) LBRCTX_NOEXCEPT;
 /* module/shim/module.c: module parameters. */
 const char *lbrctx_param_probes(void) LBRCTX_NOEXCEPT;
 const char *lbrctx_param_uprobes(void) LBRCTX_NOEXCEPT;
+/* The source parameter. */
+enum lbrctx_source_param {
+	LBRCTX_SOURCE_AUTO,	/* the hardware where its device is present, else probes */
+	LBRCTX_SOURCE_HW,	/* the QEMU plugin's LBR hardware; load fails without it */
+	LBRCTX_SOURCE_PROBES,	/* fprobes or kretprobes, and uprobes */
+};
+enum lbrctx_source_param lbrctx_param_source(void) LBRCTX_NOEXCEPT;
 bool lbrctx_param_save_restore(void) LBRCTX_NOEXCEPT;
 /* Set the store parameter, as its write does: 0 or -errno. Task context. */
 int lbrctx_shim_store_set(const char *val) LBRCTX_NOEXCEPT;
 /* store=upstream is in force (module/shim/module.c). */
 bool lbrctx_param_store_upstream(void) LBRCTX_NOEXCEPT;
-/* A write of the store parameter: 0, or the refusal's -errno (module/pmu.cpp). */
-int lbrctx_store_mode_check(bool upstream) LBRCTX_NOEXCEPT;
+/* A write of the store parameter: check it and put it in force; 0 or -errno (module/pmu.cpp). */
+int lbrctx_store_mode_set(bool upstream) LBRCTX_NOEXCEPT;
+/* A write of the save_restore parameter (module/pmu.cpp). */
+void lbrctx_save_restore_set(bool on) LBRCTX_NOEXCEPT;
 
 /*
  * The C++ that the shim's kernel callbacks call, one function each. The
@@ -325,6 +343,8 @@ void lbrctx_source_reap(void) LBRCTX_NOEXCEPT;
 void lbrctx_uprobe_entry(u32 id, u64 ip, u64 sp) LBRCTX_NOEXCEPT;	/* module/usource.cpp */
 void lbrctx_uprobe_return(u32 id, u64 func, u64 ret_ip, u64 sp) LBRCTX_NOEXCEPT;
 bool lbrctx_uprobe_filter(u32 id, void *mm) LBRCTX_NOEXCEPT;
+int lbrctx_hw_probe(void *base, u64 size) LBRCTX_NOEXCEPT;		/* module/hw.cpp */
+void lbrctx_hw_remove(void) LBRCTX_NOEXCEPT;
 
 #ifdef __cplusplus
 }

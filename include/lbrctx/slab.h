@@ -54,15 +54,15 @@ private:
 };
 
 template <class T> class SlabCache : Pinned {
-	static_assert(alignof(T) >= 8 && is_power_of_two(alignof(T)),
-		      "slab alignment must be a power of two of at least 8");
-
 public:
 	constexpr SlabCache() = default;
 
 	/* Task context: kmem_cache_create() may sleep. */
 	Result<void> create(const char *name)
 	{
+		/* Here, not on the class: a cache may be declared where T is incomplete. */
+		static_assert(alignof(T) >= 8 && is_power_of_two(alignof(T)),
+			      "slab alignment must be a power of two of at least 8");
 		if (m_cache)
 			return err::busy();
 		m_cache = lbrctx_shim_cache_create(name, sizeof(T), alignof(T));

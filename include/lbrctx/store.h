@@ -27,6 +27,7 @@
 #include <lbrctx/k/task.h>
 #include <lbrctx/k/tracepoint.h>
 #include <lbrctx/slab.h>
+#include <lbrctx/use.h>
 #include <lbrctx/xsave.h>
 
 namespace lbrctx {
@@ -146,6 +147,17 @@ public:
 	Result<void> attach_global();
 	/* -EINVAL when there is no global user to drop. Task context. */
 	Result<void> detach_global();
+	/*
+	 * A system-wide user as an owning handle (attach_global(), and
+	 * detach_global() when the handle goes). Task context, sleeps.
+	 */
+	void put_global() { LBRCTX_WARN_ON(detach_global().is_error()); }
+	using GlobalUser = Use<Store, &Store::put_global>;
+	Result<GlobalUser> add_global_user()
+	{
+		TRY(attach_global());
+		return GlobalUser::adopt(*this);
+	}
 
 	/* A system-wide user exists (a hint: read without the lock). */
 	bool global_active() const { return __atomic_load_n(&m_global_active, __ATOMIC_RELAXED); }
@@ -186,10 +198,6 @@ public:
 	void on_exit(k::Task task);
 	/* The last put of a reference (TaskData::put_ref). Any task context. */
 	void put(TaskData *td);
-
-protected:
-	/* Runs once a first global attach has walked every thread (global mutex held). */
-	virtual void walk_done() {}
 
 private:
 	class Locked;

@@ -11,11 +11,11 @@
 #include <lbrctx/atomic.h>
 #include <lbrctx/k/lock.h>
 #include <lbrctx/lbr.h>
-#include <lbrctx/result.h>
+#include <lbrctx/probes.h>
 
 namespace lbrctx {
 
-class UserSource : Pinned {
+class UserSource : public LazyProbes<UserSource> {
 public:
 	/* Probes at most: one consumer each, all registered while events need them. */
 	static constexpr u32 kMaxProbes = 64;
@@ -48,21 +48,20 @@ public:
 	Result<void> install(const char *spec);
 	void show(void *seq);
 	bool configured();
-	/* A reference on the probes: the first registers them (task context, sleeps). */
-	Result<void> get();
-	/* Drop it: the last schedules the unregistration. */
-	void put();
-	void reap();
+	/* LazyProbes: mutex held; sleeps. A probe the kernel refuses is logged and left out. */
+	Result<void> register_locked();
+	void unregister_locked();
 	Stats stats();
 
 	/*
-	 * The filter's address spaces: per-task events add their task's; true
-	 * when the filter's answer widened (refilter() then). Task context.
+	 * The filter's address spaces: a per-task event watches its task's
+	 * for as long as it holds the handle (MmWatch). @wider: the filter's
+	 * answer widened (refilter() then). Task context.
 	 */
-	bool watch(void *mm);
+	class MmWatch;
+	MmWatch watch(void *mm, bool &wider);
 	/* Re-apply registered probes after the filter widened. Task context, sleeps. */
 	void refilter();
-	void unwatch(void *mm);
 
 	/* The handlers (module/shim/uprobe.c): the probed task, preemptible, may sleep. */
 	void on_entry(u32 id, u64 ip, u64 sp);
@@ -72,6 +71,9 @@ public:
 	bool pending_call(u64 ip, u64 sp, lbr::Branch &out);
 
 private:
+	bool watch_mm(void *mm);
+	void unwatch(void *mm);
+
 	/*
 	 * A handler's id: the probe's index and which of its two consumers
 	 * (refilter() flips between them).
@@ -95,16 +97,21 @@ private:
 	};
 	Result<void> parse(const char *spec, Set &set);
 	Result<void> check_file(Probe &p);
+
+public:
+	/*
+	 * The check of an opened @file, whose inode is @inode: an x86-64 ELF
+	 * file whose @offset lies in an executable segment. Task context.
+	 */
+	static Result<void> check_elf(void *file, void *inode, u64 offset, const char *path,
+				      const char *name);
+
+private:
 	void release(Set &set);
-	void register_all();
-	void unregister_all();
 
 	Set m_sets[2]{}; /* the live set and the one being installed */
 	u32 m_live = 0;
-	u32 m_users = 0;
 	bool m_ready = false;
-	k::Mutex m_mutex;
-	k::LockClass m_mutex_class{};
 	/* The filter's monitored address spaces, and how many events watch each. */
 	struct Watched {
 		void *mm;
@@ -117,6 +124,44 @@ private:
 	Atomic<u64> m_unreadable{0};
 	Atomic<u64> m_refilters{0};
 };
+
+/* An address space the user source's filter watches, until the handle goes. */
+class [[nodiscard]] UserSource::MmWatch {
+public:
+	constexpr MmWatch() = default;
+	MmWatch(UserSource &src, void *mm) : m_src(&src), m_mm(mm) {}
+	MmWatch(MmWatch &&o) : m_src(exchange(o.m_src, nullptr)), m_mm(o.m_mm) {}
+	MmWatch &operator=(MmWatch &&o)
+	{
+		if (this != &o) {
+			reset();
+			m_src = exchange(o.m_src, nullptr);
+			m_mm = o.m_mm;
+		}
+		return *this;
+	}
+	MmWatch(const MmWatch &) = delete;
+	MmWatch &operator=(const MmWatch &) = delete;
+	~MmWatch() { reset(); }
+	void reset()
+	{
+		if (UserSource *s = exchange(m_src, nullptr))
+			s->unwatch(m_mm);
+	}
+
+private:
+	UserSource *m_src = nullptr;
+	void *m_mm = nullptr;
+};
+
+inline UserSource::MmWatch UserSource::watch(void *mm, bool &wider)
+{
+	wider = false;
+	if (!mm)
+		return {};
+	wider = watch_mm(mm);
+	return MmWatch(*this, mm);
+}
 
 UserSource &the_user_source();
 

@@ -16,7 +16,10 @@
  */
 #pragma once
 
-#include <lbrctx/base.h>
+#include <lbrctx/types.h>
+#ifndef LBRCTX_HOST
+#include <lbrctx/layout.h>
+#endif
 
 namespace lbrctx::xsave {
 
@@ -71,6 +74,7 @@ struct alignas(kAlign) LbrArea {
 	u64 *slots() { return reinterpret_cast<u64 *>(legacy + kXmmOffset); }
 };
 
+#ifndef LBRCTX_HOST
 /* Our layout must be the kernel's (generated from asm/fpu/types.h). */
 static_assert(kLegacySize == LBRCTX_K_SIZEOF_FXREGS, "legacy region is FXSAVE's 512 bytes");
 static_assert(sizeof(Header) == LBRCTX_K_SIZEOF_XSTATE_HEADER, "XSAVE header is 64 bytes");
@@ -88,7 +92,10 @@ static_assert(sizeof(ArchLbrState) ==
 /* Extended components start right after the header in the standard format. */
 static_assert(__builtin_offsetof(LbrArea, header) == kLegacySize, "");
 static_assert(__builtin_offsetof(LbrArea, lbr) == kLegacySize + kHeaderSize, "");
+#endif
 static_assert(alignof(LbrArea) == kAlign && sizeof(LbrArea) % kAlign == 0, "");
+static_assert(sizeof(LbrEntry) == 24 && sizeof(ArchLbrState) == 40 + 32 * 24,
+	      "SDM Vol. 1, 13.5.14: five 8-byte MSRs, then FROM/TO/INFO per record");
 
 /*
  * XSAVE64/XRSTOR64 of the components in @mask. Must run inside an

@@ -44,16 +44,6 @@ bool lbrctx_shim_cpu_possible(u32 cpu)
 	return cpu_possible(cpu);
 }
 
-bool lbrctx_shim_in_nmi(void)
-{
-	return in_nmi();
-}
-
-u32 lbrctx_shim_ctx_level(void)
-{
-	return interrupt_context_level();
-}
-
 u64 lbrctx_shim_local_clock(void)
 {
 	return local_clock();

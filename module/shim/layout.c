@@ -7,6 +7,8 @@
  */
 #include <linux/gfp.h>
 #include <linux/fault-inject.h>
+#include <linux/preempt.h>
+#include <linux/version.h>
 #include <linux/hrtimer.h>
 #include <linux/kbuild.h>
 #include <linux/mutex.h>
@@ -16,6 +18,7 @@
 #include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <asm/fpu/types.h>
+#include <asm/percpu.h>
 #include "shim_types.h"
 
 /* Not called: referenced only so the compiler emits the markers. */
@@ -67,6 +70,30 @@ void lbrctx_layout_facts(void)
 	OFFSET(LBRCTX_K_ARCH_LBR_LER_INFO, arch_lbr_state, ler_info);
 	OFFSET(LBRCTX_K_ARCH_LBR_ENTRIES, arch_lbr_state, entries);
 	DEFINE(LBRCTX_K_SIZEOF_LBR_ENTRY, sizeof(struct lbr_entry));
+	BLANK();
+	COMMENT("The hot paths' per-CPU access, inline (include/lbrctx/k/cpu.h).");
+	/* this_cpu_ptr(): ptr + this_cpu_off, read through %gs (arch/x86/include/asm/percpu.h). */
+	DEFINE(LBRCTX_K_PERCPU_INLINE, IS_ENABLED(CONFIG_SMP) && IS_ENABLED(CONFIG_X86_64));
+	/* preempt_count(): pcpu_hot.preempt_count from 6.2 to 6.14, __preempt_count otherwise. */
+	DEFINE(LBRCTX_K_PREEMPT_IN_PCPU_HOT,
+	       LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) &&
+	       LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0));
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
+	OFFSET(LBRCTX_K_PCPU_HOT_PREEMPT_COUNT, pcpu_hot, preempt_count);
+#else
+	DEFINE(LBRCTX_K_PCPU_HOT_PREEMPT_COUNT, 0);
+#endif
+	DEFINE(LBRCTX_K_NMI_MASK, NMI_MASK);
+	DEFINE(LBRCTX_K_HARDIRQ_MASK, HARDIRQ_MASK);
+	DEFINE(LBRCTX_K_SOFTIRQ_OFFSET, SOFTIRQ_OFFSET);
+	/*
+	 * local_irq_save() as pushf; cli, where it is that and nothing more:
+	 * not with paravirt's irq ops (Xen PV), nor where the kernel traces
+	 * the interrupt state (lockdep's CONFIG_TRACE_IRQFLAGS), which
+	 * needs its hooks called.
+	 */
+	DEFINE(LBRCTX_K_IRQ_INLINE,
+	       !IS_ENABLED(CONFIG_PARAVIRT_XXL) && !IS_ENABLED(CONFIG_TRACE_IRQFLAGS));
 }
 
 /* Errno values, so the C++ returns exactly the kernel's. */
@@ -104,6 +131,8 @@ void lbrctx_layout_perf(void)
 	DEFINE(LBRCTX_K_BR_ANY_RETURN, PERF_SAMPLE_BRANCH_ANY_RETURN);
 	DEFINE(LBRCTX_K_BR_IND_CALL, PERF_SAMPLE_BRANCH_IND_CALL);
 	DEFINE(LBRCTX_K_BR_CALL, PERF_SAMPLE_BRANCH_CALL);
+	DEFINE(LBRCTX_K_BR_COND, PERF_SAMPLE_BRANCH_COND);
+	DEFINE(LBRCTX_K_BR_IND_JUMP, PERF_SAMPLE_BRANCH_IND_JUMP);
 	DEFINE(LBRCTX_K_BR_CALL_STACK, PERF_SAMPLE_BRANCH_CALL_STACK);
 	DEFINE(LBRCTX_K_BR_NO_FLAGS, PERF_SAMPLE_BRANCH_NO_FLAGS);
 	DEFINE(LBRCTX_K_BR_NO_CYCLES, PERF_SAMPLE_BRANCH_NO_CYCLES);
@@ -117,6 +146,10 @@ void lbrctx_layout_perf(void)
 	DEFINE(LBRCTX_K_PERF_BR_CALL, PERF_BR_CALL);
 	DEFINE(LBRCTX_K_PERF_BR_IND_CALL, PERF_BR_IND_CALL);
 	DEFINE(LBRCTX_K_PERF_BR_RET, PERF_BR_RET);
+	DEFINE(LBRCTX_K_PERF_BR_SYSCALL, PERF_BR_SYSCALL);
+	DEFINE(LBRCTX_K_PERF_BR_SYSRET, PERF_BR_SYSRET);
+	DEFINE(LBRCTX_K_PERF_BR_IRQ, PERF_BR_IRQ);
+	DEFINE(LBRCTX_K_PERF_BR_ERET, PERF_BR_ERET);
 	DEFINE(LBRCTX_K_PERF_BR_PRIV_USER, PERF_BR_PRIV_USER);
 	DEFINE(LBRCTX_K_PERF_BR_PRIV_KERNEL, PERF_BR_PRIV_KERNEL);
 	DEFINE(LBRCTX_K_SIZEOF_PERF_BRANCH_ENTRY, sizeof(struct perf_branch_entry));

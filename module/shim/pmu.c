@@ -10,6 +10,7 @@
 #include <linux/trace_events.h>
 #include <linux/version.h>
 #include <asm/irq_regs.h>
+#include <lbrctx/config.h>
 #include <lbrctx/shim.h>
 
 static struct pmu lbrctx_pmu;
@@ -77,17 +78,19 @@ static void lbrctx_overflow_cb(struct perf_event *event, struct perf_sample_data
 	lbrctx_pmu_overflow(event, data, regs);
 }
 
-/* sysfs: /sys/bus/event_source/devices/lbrctx/{format,events}. */
-PMU_FORMAT_ATTR(event, "config:0-7");
-PMU_FORMAT_ATTR(cs, "config:8");
-PMU_FORMAT_ATTR(call, "config:16");
-PMU_FORMAT_ATTR(ind_call, "config:17");
-PMU_FORMAT_ATTR(ret, "config:18");
-PMU_FORMAT_ATTR(depth, "config:24-31");
+/*
+ * sysfs: /sys/bus/event_source/devices/lbrctx/{format,events,caps}, from
+ * the one table of include/lbrctx/config.h.
+ */
+#define LBRCTX_FORMAT_ATTR(n, lo, hi, d) PMU_FORMAT_ATTR(n, LBRCTX_CFG_FORMAT(lo, hi));
+LBRCTX_CONFIG_FIELDS(LBRCTX_FORMAT_ATTR)
+#undef LBRCTX_FORMAT_ATTR
 
 static struct attribute *lbrctx_format_attrs[] = {
-	&format_attr_event.attr, &format_attr_cs.attr, &format_attr_call.attr,
-	&format_attr_ind_call.attr, &format_attr_ret.attr, &format_attr_depth.attr, NULL,
+#define LBRCTX_FORMAT_PTR(n, lo, hi, d) &format_attr_##n.attr,
+	LBRCTX_CONFIG_FIELDS(LBRCTX_FORMAT_PTR)
+#undef LBRCTX_FORMAT_PTR
+	NULL,
 };
 
 static const struct attribute_group lbrctx_format_group = {
@@ -95,17 +98,21 @@ static const struct attribute_group lbrctx_format_group = {
 	.attrs = lbrctx_format_attrs,
 };
 
-PMU_EVENT_ATTR_STRING(callstack, lbrctx_ev_callstack, "event=0x00,cs=1");
-PMU_EVENT_ATTR_STRING(callstack.unit, lbrctx_ev_callstack_unit, "ns");
-PMU_EVENT_ATTR_STRING(branches, lbrctx_ev_branches, "event=0x01");
-PMU_EVENT_ATTR_STRING(saves, lbrctx_ev_saves, "event=0x02");
-PMU_EVENT_ATTR_STRING(restores, lbrctx_ev_restores, "event=0x03");
-PMU_EVENT_ATTR_STRING(resets, lbrctx_ev_resets, "event=0x04");
+#define LBRCTX_EVENT_ATTR(n, str, d) PMU_EVENT_ATTR_STRING(n, lbrctx_ev_##n, str);
+LBRCTX_EVENTS(LBRCTX_EVENT_ATTR)
+#undef LBRCTX_EVENT_ATTR
+#define LBRCTX_UNIT_ATTR(n, u) PMU_EVENT_ATTR_STRING(n.unit, lbrctx_ev_##n##_unit, u);
+LBRCTX_EVENT_UNITS(LBRCTX_UNIT_ATTR)
+#undef LBRCTX_UNIT_ATTR
 
 static struct attribute *lbrctx_event_attrs[] = {
-	&lbrctx_ev_callstack.attr.attr, &lbrctx_ev_callstack_unit.attr.attr,
-	&lbrctx_ev_branches.attr.attr, &lbrctx_ev_saves.attr.attr,
-	&lbrctx_ev_restores.attr.attr, &lbrctx_ev_resets.attr.attr, NULL,
+#define LBRCTX_EVENT_PTR(n, str, d) &lbrctx_ev_##n.attr.attr,
+	LBRCTX_EVENTS(LBRCTX_EVENT_PTR)
+#undef LBRCTX_EVENT_PTR
+#define LBRCTX_UNIT_PTR(n, u) &lbrctx_ev_##n##_unit.attr.attr,
+	LBRCTX_EVENT_UNITS(LBRCTX_UNIT_PTR)
+#undef LBRCTX_UNIT_PTR
+	NULL,
 };
 
 static const struct attribute_group lbrctx_events_group = {
@@ -117,11 +124,10 @@ static const struct attribute_group lbrctx_events_group = {
 static ssize_t descriptions_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf,
-		"callstack: LBR call stack of the running task, sampled by time (period in ns); counts ns\n"
-		"branches: kernel calls and returns recorded by the emulated LBR; samples every N\n"
-		"saves: context switches that saved the outgoing task's LBR state (per CPU)\n"
-		"restores: context switches that restored the incoming task's LBR state (per CPU)\n"
-		"resets: context switches that gave the incoming task a reset LBR unit (per CPU)\n");
+#define LBRCTX_EVENT_DESC(n, str, d) #n ": " d "\n"
+		LBRCTX_EVENTS(LBRCTX_EVENT_DESC)
+#undef LBRCTX_EVENT_DESC
+		);
 }
 static DEVICE_ATTR_RO(descriptions);
 
@@ -131,8 +137,25 @@ static const struct attribute_group lbrctx_misc_group = {
 	.attrs = lbrctx_misc_attrs,
 };
 
+/*
+ * caps/: as the cpu PMU's (arch/x86/events/core.c), so that tools that
+ * gate LBR tests on caps/branches find lbrctx's depth there.
+ */
+static ssize_t branches_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", LBRCTX_LBR_MAX_DEPTH);
+}
+static DEVICE_ATTR_RO(branches);
+
+static struct attribute *lbrctx_caps_attrs[] = { &dev_attr_branches.attr, NULL };
+
+static const struct attribute_group lbrctx_caps_group = {
+	.name = "caps",
+	.attrs = lbrctx_caps_attrs,
+};
+
 static const struct attribute_group *lbrctx_attr_groups[] = {
-	&lbrctx_format_group, &lbrctx_events_group, &lbrctx_misc_group, NULL,
+	&lbrctx_format_group, &lbrctx_events_group, &lbrctx_misc_group, &lbrctx_caps_group, NULL,
 };
 
 static struct pmu lbrctx_pmu = {

@@ -19,7 +19,6 @@
  */
 #include <linux/dcache.h>
 #include <linux/fs.h>
-#include <linux/namei.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/shmem_fs.h>
@@ -140,19 +139,22 @@ bool lbrctx_shim_uprobes_available(void)
 #endif
 
 /*
- * Task context. The inode of a regular file whose pages uprobes can read
- * (read_folio or shmem, as uprobe_register() requires), referenced:
- * -ENOENT, -EISDIR, -EINVAL (not a regular file) or -EIO.
+ * Task context. A regular file, opened for reading, whose pages uprobes can
+ * read (read_folio or shmem, as uprobe_register() requires); else NULL and
+ * @err: -ENOENT, -EISDIR, -EINVAL (not a regular file), -EIO or the open's.
+ * Its inode and its bytes are that open file's (the TOCTOU of a path
+ * looked up twice is avoided by using nothing but the file).
  */
-void *lbrctx_shim_inode_get(const char *name, int *err)
+void *lbrctx_shim_file_open(const char *name, int *err)
 {
-	struct inode *inode = NULL;
-	struct path path;
+	struct file *f = filp_open(name, O_RDONLY | O_LARGEFILE, 0);
+	struct inode *inode;
 
-	*err = kern_path(name, LOOKUP_FOLLOW, &path);
-	if (*err)
+	if (IS_ERR(f)) {
+		*err = PTR_ERR(f);
 		return NULL;
-	inode = d_backing_inode(path.dentry);
+	}
+	inode = file_inode(f);
 	if (S_ISDIR(inode->i_mode))
 		*err = -EISDIR;
 	else if (!S_ISREG(inode->i_mode))
@@ -160,11 +162,28 @@ void *lbrctx_shim_inode_get(const char *name, int *err)
 	else if (!inode->i_mapping->a_ops->read_folio && !shmem_mapping(inode->i_mapping))
 		*err = -EIO;
 	else
-		inode = igrab(inode);
-	if (!*err && !inode)
-		*err = -ENOENT;
-	path_put(&path);
-	return *err ? NULL : inode;
+		return f;
+	filp_close(f, NULL);
+	return NULL;
+}
+
+/* The inode of an open @file, referenced (igrab), for uprobe_register(). */
+void *lbrctx_shim_file_inode(void *file)
+{
+	return igrab(file_inode((struct file *)file));
+}
+
+/* Task context: up to @n bytes of @file at @off; the count, or -errno. */
+long lbrctx_shim_file_pread(void *file, u64 off, void *buf, size_t n)
+{
+	loff_t pos = off;
+
+	return kernel_read(file, buf, n, &pos);
+}
+
+void lbrctx_shim_file_close(void *file)
+{
+	filp_close(file, NULL);
 }
 
 void lbrctx_shim_inode_put(void *inode)
@@ -175,20 +194,6 @@ void lbrctx_shim_inode_put(void *inode)
 u64 lbrctx_shim_inode_size(void *inode)
 {
 	return i_size_read(inode);
-}
-
-/* Task context: up to @n bytes of @name at @off; the count, or -errno. */
-long lbrctx_shim_file_read(const char *name, u64 off, void *buf, size_t n)
-{
-	struct file *f = filp_open(name, O_RDONLY | O_LARGEFILE, 0);
-	loff_t pos = off;
-	long ret;
-
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	ret = kernel_read(f, buf, n, &pos);
-	filp_close(f, NULL);
-	return ret;
 }
 
 /* Task context, may fault and sleep: false when @addr is not readable. */

@@ -28,6 +28,7 @@ P=/sys/kernel/debug/lbrctx/probes
 ST=/sys/module/lbrctx/parameters/store
 step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
 step $E_INSMOD_LBRCTX insmod ./lbrctx.ko
+set_test_probes
 default_probes=$(cat $P)
 # The store benchmarks open CPU-wide events through perf: one probed
 # function keeps the probes' registration, the same for both stores, small.

@@ -23,6 +23,7 @@ if [ -f ./probes ]; then
 	step $E_INSMOD_LBRCTX insmod ./lbrctx.ko probes="$(cat ./probes)"
 else
 	step $E_INSMOD_LBRCTX insmod ./lbrctx.ko
+	set_test_probes
 fi
 echo 40 >/sys/module/lbrctx_tchain/parameters/rounds
 

@@ -63,7 +63,7 @@ set -- $(ucompleteness system-wide); sw_c=$1 sw_n=$2
 set -- $(ucompleteness system-wide-nosave); ns_c=$1 ns_n=$2
 pct() { awk -v c="$1" -v n="$2" 'BEGIN { if (n) printf "%.1f", 100 * c / n; else printf "0.0" }'; }
 pp=$(pct $pp_c $pp_n) sw=$(pct $sw_c $sw_n) ns=$(pct $ns_c $ns_n)
-echo "seed003u kernel=$(uname -r | sed 's/-lbrctx$//') per-process=$pp system-wide=$sw system-wide-nosave=$ns samples=$((pp_n + sw_n + ns_n))" >$out/seed003u.txt
+echo "seed003u kernel=$(uname -r | sed 's/-lbrctx$//') source=probes per-process=$pp system-wide=$sw system-wide-nosave=$ns samples=$((pp_n + sw_n + ns_n))" >$out/seed003u.txt
 echo "per-process $pp_c/$pp_n system-wide $sw_c/$sw_n system-wide-nosave $ns_c/$ns_n" >$art/seed003u-counts.txt
 for m in pp sw ns; do
 	eval "n=\$${m}_n"

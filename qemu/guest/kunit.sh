@@ -12,6 +12,7 @@ kmemleak_clear
 dmesg -c >boot-dmesg.log
 step $E_INSMOD_TCHAIN insmod ./lbrctx_tchain.ko
 step $E_INSMOD_LBRCTX insmod ./lbrctx.ko
+set_test_probes
 step $E_INSMOD_KUNIT insmod ./lbrctx_kunit.ko
 dmesg -c >kunit-dmesg.log
 step $E_RMMOD_KUNIT rmmod lbrctx_kunit

@@ -104,3 +104,13 @@ kmemleak_scan() {
 	echo scan >$KMEMLEAK
 	cat $KMEMLEAK >"$1"
 }
+
+# The tests' kernel probe set: the VFS entry points and the test chain
+# (lbrctx_tchain.ko). lbrctx's own default is the VFS entry points alone;
+# the kretprobe source (no CONFIG_FPROBE) takes names, not globs.
+TEST_PROBES='vfs_read,vfs_write,lbrctx_tchain_*'
+TEST_PROBE_NAMES='vfs_read,vfs_write,lbrctx_tchain_f1,lbrctx_tchain_f2,lbrctx_tchain_f3'
+set_test_probes() {
+	echo "$TEST_PROBES" >/sys/kernel/debug/lbrctx/probes 2>/dev/null ||
+		echo "$TEST_PROBE_NAMES" >/sys/kernel/debug/lbrctx/probes
+}

@@ -45,11 +45,11 @@ T=/tmp/work/lbrctx-tool
 echo -1 >/proc/sys/kernel/perf_event_paranoid
 echo 0 >/proc/sys/kernel/kptr_restrict
 
-load() { insmod $out/lbrctx.ko "$@"; }
+load() { insmod $out/lbrctx.ko "$@" && set_test_probes; }
 # A stock kernel's guest (scripts/stock.sh) loads the module dkms
 # installed, as a user does: modprobe and modprobe -r.
 if [ -n "${STOCK:-}" ]; then
-	load() { modprobe lbrctx "$@"; }
+	load() { modprobe lbrctx "$@" && set_test_probes; }
 	rmmod() { if [ "$1" = lbrctx ]; then modprobe -r lbrctx; else command rmmod "$@"; fi; }
 fi
 # settle NAME BEFORE: the live state must come back to BEFORE; then a

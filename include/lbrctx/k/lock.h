@@ -12,6 +12,7 @@
 #pragma once
 
 #include <lbrctx/base.h>
+#include <lbrctx/k/cpu.h>
 
 namespace lbrctx::k {
 
@@ -67,8 +68,8 @@ private:
 /* Local interrupts off for the scope (local_irq_save/restore). */
 class [[nodiscard]] IrqSave : Pinned {
 public:
-	IrqSave() : m_flags(lbrctx_shim_irq_save()) {}
-	~IrqSave() { lbrctx_shim_irq_restore(m_flags); }
+	IrqSave() : m_flags(irq_save()) {}
+	~IrqSave() { irq_restore(m_flags); }
 
 private:
 	unsigned long m_flags;

@@ -2,6 +2,7 @@
 /* PerCpu<T>: one T per possible CPU, from alloc_percpu(). */
 #pragma once
 
+#include <lbrctx/k/cpu.h>
 #include <lbrctx/result.h>
 
 namespace lbrctx::k {
@@ -30,7 +31,7 @@ public:
 	}
 	bool ready() const { return m_pcp != nullptr; }
 	/* This CPU's: preemption or interrupts off. */
-	T *this_cpu() const { return static_cast<T *>(lbrctx_shim_this_cpu_ptr(m_pcp)); }
+	T *this_cpu() const { return static_cast<T *>(k::this_cpu_ptr(m_pcp)); }
 	T *on(u32 cpu) const { return static_cast<T *>(lbrctx_shim_per_cpu_ptr(m_pcp, cpu)); }
 	template <class F> void for_each(F f) const
 	{
