@@ -4,3 +4,4 @@
  * tests Store instances of its own, with the lbrctx.ko shim underneath.
  */
 #include "../module/store.cpp"
+#include "../module/store_global.cpp"

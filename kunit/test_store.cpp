@@ -433,7 +433,7 @@ LBRCTX_KUNIT_CASE(store_exiting_task_frees_its_object_once_references_drop)
 	 * task_struct pinned until after the checks, so no new task can reuse
 	 * the address as a key.
 	 */
-	k::Task(target).pin();
+	k::TaskPin pin(k::Task{target});
 	lbrctx_kt_stop(target);
 	/* The exit probe unhashed it; our reference keeps it alive. */
 	KEXPECT(test, lookup(k::Task(target)) == nullptr);
@@ -443,7 +443,6 @@ LBRCTX_KUNIT_CASE(store_exiting_task_frees_its_object_once_references_drop)
 	KEXPECT_EQ(test, f.live(), 0);
 	/* Attaching a dead task is refused. */
 	KEXPECT_EQ(test, f.store().attach(k::Task(target)).error(), -LBRCTX_K_ESRCH);
-	k::Task(target).unpin();
 }
 
 /*
@@ -461,7 +460,7 @@ LBRCTX_KUNIT_CASE(store_switch_lookup_cache_forgets_an_unhashed_object)
 	auto r = f.store().attach(k::Task(target));
 	KASSERT(test, !r.is_error());
 	TaskRef ref = r.release_value();
-	k::Task(target).pin();
+	k::TaskPin pin(k::Task{target});
 	void *other = lbrctx_shim_current();
 	{
 		k::IrqSave irqs;
@@ -477,7 +476,6 @@ LBRCTX_KUNIT_CASE(store_switch_lookup_cache_forgets_an_unhashed_object)
 	KEXPECT_EQ(test, ref->refs.read(), 1);
 	ref.reset();
 	KEXPECT_EQ(test, f.live(), 0);
-	k::Task(target).unpin();
 }
 
 namespace {

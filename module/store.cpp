@@ -16,30 +16,12 @@
  * before the exit tracepoint fires, so no object is hashed after its
  * task's exit probe ran.
  *
- * Global users. The first attach_global() publishes m_global_active under
- * the store lock and only then walks the threads, so a thread forked at any
- * point is seen either by the walk or by the fork probe (which checks the
- * flag under the same lock); global_refs makes the two idempotent.
+ * System-wide users, the fork and exit probes and the side blocks are in
+ * module/store_global.cpp.
  */
 #include <lbrctx/store.h>
 
 namespace lbrctx {
-
-/*
- * The store lock, with an RCU read section inside it: lookups under the
- * lock read the rhashtable, and on 6.1 a spinlock alone does not satisfy
- * rhashtable's lockdep checks (PROVE_RCU: "suspicious
- * rcu_dereference_check() usage"). Never held across a sleep.
- */
-class [[nodiscard]] Store::Locked : Pinned {
-public:
-	explicit Locked(Store &s) : m_guard(s.m_lock) {}
-	Locked(Store &s, k::AdoptLock a) : m_guard(s.m_lock, a) {}
-
-private:
-	k::Guard<k::SpinLock> m_guard;
-	k::RcuReadGuard m_rcu; /* destroyed first: unlocked inside the lock */
-};
 
 namespace {
 
@@ -47,16 +29,6 @@ constexpr k::TracepointHook kTaskHooks[] = {
 	{"sched_process_fork", LBRCTX_TP_FORK},
 	{"sched_process_exit", LBRCTX_TP_EXIT},
 };
-
-TaskData *from_node(k::HashNode *n)
-{
-	return n ? lbrctx_container_of(n, TaskData, node) : nullptr;
-}
-
-TaskData *from_link(ListLink *l)
-{
-	return lbrctx_container_of(l, TaskData, link);
-}
 
 } // namespace
 
@@ -89,55 +61,6 @@ Result<void> Store::init(const char *cache_name, const char *side_name)
 	}
 	m_ready = true;
 	return {};
-}
-
-SideBlock *Store::take_side()
-{
-	if (!m_spares.ready())
-		return nullptr;
-	SideBlock *got = nullptr;
-	u32 left = 0;
-	for (auto &s : m_spares.this_cpu()->spare) {
-		if (!got)
-			got = __atomic_exchange_n(&s, nullptr, __ATOMIC_ACQ_REL);
-		else if (__atomic_load_n(&s, __ATOMIC_ACQUIRE))
-			left++;
-	}
-	if (left < 2)
-		lbrctx_shim_refill_kick();
-	return got;
-}
-
-void Store::want_sides()
-{
-	if (!m_spares.ready())
-		return;
-	for (auto &s : m_spares.this_cpu()->spare) {
-		if (!__atomic_load_n(&s, __ATOMIC_ACQUIRE)) {
-			lbrctx_shim_refill_kick();
-			return;
-		}
-	}
-}
-
-void Store::refill_sides()
-{
-	if (!m_spares.ready())
-		return;
-	m_spares.for_each([&](SideSpares &sp) {
-		for (auto &s : sp.spare) {
-			if (__atomic_load_n(&s, __ATOMIC_ACQUIRE))
-				continue;
-			auto b = m_side_cache.alloc(LBRCTX_GFP_KERNEL);
-			if (b.is_error())
-				return;
-			SideBlock *expected = nullptr;
-			/* Owned by the spares until a switch takes it; on a lost race the SlabPtr frees it. */
-			if (__atomic_compare_exchange_n(&s, &expected, b.value().get(), false,
-							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-				(void)b.value().leak();
-		}
-	});
 }
 
 void Store::shutdown()
@@ -309,62 +232,6 @@ TaskData *Store::lookup_here(k::Task task)
 }
 
 /* Store lock held. Drop the global reference, if the object has one. */
-void Store::drop_global_locked(TaskData *td)
-{
-	if (!td->global_refs)
-		return;
-	td->global_refs = 0;
-	m_global_attached--;
-	put_locked(td);
-}
-
-/*
- * Store lock held. Give @task's object the global reference; use @spare
- * (a fresh object with one reference) when the task has none. Returns true
- * when @spare was consumed; otherwise its owner frees it.
- */
-bool Store::attach_global_locked(k::Task task, SlabPtr<TaskData> *spare)
-{
-	if (!m_global_active || task.exiting())
-		return false;
-	if (TaskData *td = lookup(task)) {
-		if (!td->global_refs) {
-			get_locked(td);
-			td->global_refs = 1;
-			m_global_attached++;
-		}
-		return false;
-	}
-	if (!spare)
-		return false;
-	TaskData *td = spare->get();
-	if (insert_locked(*spare))
-		return false;
-	td->global_refs = 1;
-	m_global_attached++;
-	m_attaches.add(1);
-	return true;
-}
-
-/* Store lock held. Drop the task's own reference, if it has one. */
-void Store::drop_task_owned_locked(TaskData *td)
-{
-	if (!(td->flags & TaskData::kTaskOwned))
-		return;
-	td->flags &= ~TaskData::kTaskOwned;
-	put_locked(td);
-}
-
-/* Store lock held. Drop every global reference. */
-void Store::drop_all_global_locked()
-{
-	m_global_active = false;
-	for (ListLink *l = m_all.next, *next; l != &m_all; l = next) {
-		next = l->next; /* l may be released below */
-		drop_global_locked(from_link(l));
-	}
-}
-
 Result<TaskRef> Store::attach(k::Task task)
 {
 	if (task.exiting())
@@ -403,101 +270,6 @@ void Store::give_to_task(TaskRef ref)
 	(void)ref.leak();
 }
 
-Result<void> Store::attach_global()
-{
-	k::Guard<k::Mutex> mutex(m_global_mutex);
-	if (m_global_users++)
-		return {};
-	{
-		Locked lock(*this);
-		m_global_active = true;
-	}
-	/*
-	 * The walk allocates with GFP_NOWAIT under RCU; when that fails it
-	 * pins the task, allocates with GFP_KERNEL outside RCU, and walks
-	 * again (threads already covered cost a lookup).
-	 */
-	for (;;) {
-		k::Task pinned;
-		auto visit = [&](k::Task t) -> bool {
-			{
-				Locked lock(*this);
-				TaskData *td = lookup(t);
-				if (td && td->global_refs)
-					return false;
-				if (td || t.exiting()) {
-					attach_global_locked(t, nullptr);
-					return false;
-				}
-			}
-			auto spare = alloc_object(t, LBRCTX_GFP_NOWAIT);
-			if (spare.is_error()) {
-				t.pin();
-				pinned = t;
-				return true;
-			}
-			Locked lock(*this);
-			attach_global_locked(t, &spare.value());
-			return false;
-		};
-		if (!k::Task::for_each_thread(visit))
-			break;
-		auto spare = alloc_object(pinned, LBRCTX_GFP_KERNEL);
-		if (spare.is_error()) {
-			pinned.unpin();
-			Locked lock(*this);
-			drop_all_global_locked();
-			m_global_users = 0;
-			return Error{spare.error()};
-		}
-		{
-			Locked lock(*this);
-			attach_global_locked(pinned, &spare.value());
-		}
-		pinned.unpin();
-	}
-	return {};
-}
-
-Result<void> Store::detach_global()
-{
-	k::Guard<k::Mutex> mutex(m_global_mutex);
-	if (!m_global_users)
-		return err::inval();
-	if (--m_global_users)
-		return {};
-	Locked lock(*this);
-	drop_all_global_locked();
-	return {};
-}
-
-void Store::on_fork(k::Task child)
-{
-	if (!__atomic_load_n(&m_global_active, __ATOMIC_RELAXED))
-		return;
-	auto spare = alloc_object(child, LBRCTX_GFP_NOWAIT);
-	if (spare.is_error())
-		return; /* counted in alloc_failures; the child runs without data */
-	Locked lock(*this);
-	attach_global_locked(child, &spare.value());
-}
-
-void Store::on_exit(k::Task task)
-{
-	{
-		k::RcuReadGuard rcu;
-		if (!lookup(task))
-			return;
-	}
-	Locked lock(*this);
-	TaskData *td = lookup(task);
-	if (!td)
-		return;
-	unhash_locked(td);
-	drop_global_locked(td);
-	drop_task_owned_locked(td);
-}
-
 Store::Stats Store::stats()
 {
 	Stats s{};
@@ -518,21 +290,3 @@ Store::Stats Store::stats()
 }
 
 } // namespace lbrctx
-
-using namespace lbrctx;
-
-/*
- * sched_process_fork, in the parent after copy_process(): task context,
- * must not sleep (6.x runs probes with preemption off; 7.x under SRCU).
- * @data is the Store that hooked it.
- */
-extern "C" void lbrctx_on_fork(void *data, void *child) noexcept
-{
-	static_cast<Store *>(data)->on_fork(k::Task(child));
-}
-
-/* sched_process_exit, in the exiting task: must not sleep. */
-extern "C" void lbrctx_on_exit(void *data, void *task) noexcept
-{
-	static_cast<Store *>(data)->on_exit(k::Task(task));
-}

@@ -25,6 +25,8 @@
 #                   and its ivshmem-plain device (1af4:1110), whose memory
 #                   is the 1 MiB file DIR/lbr.shm; the plugin writes its
 #                   counters to DIR/plugin.log when QEMU exits
+#   --lbr-device    the ivshmem device alone, no plugin behind it (what a
+#                   driver must refuse: lbrctx's source=hw fails, ENODEV)
 #   --lbr-mode MODE the plugin's mode (with --lbr): lazy (the default:
 #                   blocks are instrumented once a unit is enabled) or
 #                   always (from the start)
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--lbr) lbr=1; shift ;;
+	--lbr-device) lbr=2; shift ;;
 	--lbr-mode) lbr_mode=$2; shift 2 ;;
 	--) shift; break ;;
 	*) die "run.sh: unknown option $1" ;;
@@ -92,7 +95,7 @@ qargs=(-nographic -no-reboot -monitor none -serial "file:$out/console.log"
 	-accel "$accel" -cpu max,la57=off -smp "$smp" -m "$mem" -kernel "$kernel"
 	-fsdev "local,id=out,path=$out,security_model=none,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=out,mount_tag=lbrctx-out")
-if [ $lbr -eq 1 ]; then
+if [ $lbr -ne 0 ]; then
 	# The plugin and the guest's driver share this file (include/lbrctx/
 	# hwlbr.h): QEMU maps it as the device's BAR 2 (share=on), the plugin
 	# maps it too. Its size is hw::kRegionSize. QEMU splits options at
@@ -101,8 +104,8 @@ if [ $lbr -eq 1 ]; then
 	case $shm$plugin in *,*) die "run.sh: --lbr: a comma in $shm or $plugin" ;; esac
 	truncate -s 1M "$shm" || die "run.sh: cannot create $shm"
 	qargs+=(-object "memory-backend-file,id=lbrctx-lbr,mem-path=$shm,size=1M,share=on"
-		-device "ivshmem-plain,memdev=lbrctx-lbr"
-		-plugin "$plugin,shm=$shm,log=$out/plugin.log${lbr_mode:+,mode=$lbr_mode}")
+		-device "ivshmem-plain,memdev=lbrctx-lbr")
+	[ $lbr -eq 1 ] && qargs+=(-plugin "$plugin,shm=$shm,log=$out/plugin.log${lbr_mode:+,mode=$lbr_mode}")
 fi
 if [ -n "$stock_mod" ]; then
 	rd=$out/.initramfs

@@ -315,12 +315,33 @@ hw_guest() { # SERIES FLAVOR
 		grep -q '^vcpu=0 ' "$g/plugin.log"
 }
 
-# A busybox initramfs guest boots and loads the module.
+# A busybox initramfs guest boots and loads the module. With no LBR device
+# source=hw is refused (ENODEV) and auto takes the probes; then again with
+# the ivshmem device and no plugin behind it (run.sh --lbr-device): the
+# driver finds no plugin's magic, and the same holds.
 initramfs_guest() { # SERIES FLAVOR
 	kernel_env "$1" "$2" || return
+	local g
 	guest initramfs "$2" "$W/initramfs" --initramfs --in "$W/src/lbrctx.ko" \
 		-- 'insmod ./lbrctx.ko && rmmod lbrctx && nproc' >"$W/initramfs.log" 2>&1
 	t_check initramfs_guest_loads_module $? "status $? ($W/initramfs/console.log)"
+	for g in no_device device; do
+		local dev=()
+		[ $g = device ] && dev=(--lbr-device)
+		guest initramfs "$2" "$W/initramfs-$g" --initramfs "${dev[@]}" --in "$W/src/lbrctx.ko" -- \
+			'insmod ./lbrctx.ko source=hw >hw.txt 2>&1; echo "rc=$?" >>hw.txt; dmesg >dmesg.txt;
+			 insmod ./lbrctx.ko >auto.txt 2>&1 && dmesg | grep "branch source:" >>auto.txt && rmmod lbrctx' \
+			>"$W/initramfs-$g.log" 2>&1
+		grep -q 'No such device' "$W/initramfs-$g/hw.txt" && ! grep -q '^rc=0' "$W/initramfs-$g/hw.txt" &&
+			grep -q 'lbrctx: source=hw: no LBR hardware' "$W/initramfs-$g/dmesg.txt"
+		t_check "source_hw_is_enodev_with_$g" $? \
+			"$(tr '\n' ' ' <"$W/initramfs-$g/hw.txt" 2>/dev/null)"
+		grep -q 'branch source: \(fprobe\|kretprobe\)' "$W/initramfs-$g/auto.txt"
+		t_check "source_auto_takes_the_probes_with_$g" $? \
+			"$(tr '\n' ' ' <"$W/initramfs-$g/auto.txt" 2>/dev/null)"
+	done
+	grep -q 'hw: ivshmem device without the lbrctx plugin' "$W/initramfs-device/dmesg.txt"
+	t_check driver_names_a_device_without_the_plugin $? "$(grep lbrctx "$W/initramfs-device/dmesg.txt" | head -n 3 | tr '\n' ' ')"
 }
 
 # A Debian stock kernel (scripts/stock.sh, STOCK_SUITE=check): dkms build

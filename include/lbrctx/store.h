@@ -262,4 +262,30 @@ inline void TaskData::put_ref(TaskData *td)
 	td->store->put(td);
 }
 
+/*
+ * The store lock, with an RCU read section inside it: lookups under the
+ * lock read the rhashtable, and on 6.1 a spinlock alone does not satisfy
+ * rhashtable's lockdep checks (PROVE_RCU: "suspicious
+ * rcu_dereference_check() usage"). Never held across a sleep.
+ */
+class [[nodiscard]] Store::Locked : Pinned {
+public:
+	explicit Locked(Store &s) : m_guard(s.m_lock) {}
+	Locked(Store &s, k::AdoptLock a) : m_guard(s.m_lock, a) {}
+
+private:
+	k::Guard<k::SpinLock> m_guard;
+	k::RcuReadGuard m_rcu; /* destroyed first: unlocked inside the lock */
+};
+
+inline TaskData *from_node(k::HashNode *n)
+{
+	return n ? lbrctx_container_of(n, TaskData, node) : nullptr;
+}
+
+inline TaskData *from_link(ListLink *l)
+{
+	return lbrctx_container_of(l, TaskData, link);
+}
+
 } // namespace lbrctx

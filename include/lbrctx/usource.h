@@ -84,7 +84,13 @@ private:
 	struct Probe {
 		KernelStorage<LBRCTX_K_SIZEOF_UPROBE, 8> consumer[2];
 		u8 cur;	     /* the consumer registered */
-		void *inode; /* referenced while in the set */
+		/*
+		 * The probed file's inode, referenced while in the set, and
+		 * dropped by release(): a raw reference, as the set lives in a
+		 * module-lifetime global, and a global's destructor is what a
+		 * module must not have (.fini_array; docs/ARCHITECTURE.md).
+		 */
+		void *inode;
 		u64 offset;
 		const char *path; /* in the set's text */
 		const char *name;

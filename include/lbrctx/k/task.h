@@ -18,9 +18,6 @@ public:
 	/* PF_EXITING: set by do_exit() before the sched_process_exit tracepoint. */
 	bool exiting() const { return lbrctx_shim_task_exiting(m_task); }
 	bool is_idle() const { return lbrctx_shim_task_is_idle(m_task); }
-	/* Pin the task_struct (get_task_struct); every pin needs its unpin. */
-	void pin() const { lbrctx_shim_get_task(m_task); }
-	void unpin() const { lbrctx_shim_put_task(m_task); }
 
 	/*
 	 * Call @f(Task) for every thread under rcu_read_lock(): @f must not
@@ -36,6 +33,43 @@ public:
 
 private:
 	void *m_task = nullptr;
+};
+
+/*
+ * A pinned task_struct (get_task_struct() .. put_task_struct()): the task
+ * may exit, its struct stays. Owning: moved, never copied; released when
+ * it goes.
+ */
+class [[nodiscard]] TaskPin {
+public:
+	constexpr TaskPin() = default;
+	explicit TaskPin(Task t) : m_task(t)
+	{
+		if (m_task)
+			lbrctx_shim_get_task(m_task.raw());
+	}
+	TaskPin(TaskPin &&o) : m_task(exchange(o.m_task, Task())) {}
+	TaskPin &operator=(TaskPin &&o)
+	{
+		if (this != &o) {
+			reset();
+			m_task = exchange(o.m_task, Task());
+		}
+		return *this;
+	}
+	TaskPin(const TaskPin &) = delete;
+	TaskPin &operator=(const TaskPin &) = delete;
+	~TaskPin() { reset(); }
+
+	Task task() const { return m_task; }
+	void reset()
+	{
+		if (Task t = exchange(m_task, Task()))
+			lbrctx_shim_put_task(t.raw());
+	}
+
+private:
+	Task m_task;
 };
 
 } // namespace lbrctx::k
