@@ -18,6 +18,10 @@
 #                   under a tmpfs overlay (qemu/stock-init.sh)
 #   --smp N         vCPUs (default 2)    --mem M   memory (default 2G)
 #   --timeout S     kill the guest after S seconds (default 300)
+#   --idle S        kill it once nothing under DIR changed for S seconds:
+#                   a guest still writing its results is slow, not hung
+#                   (default 480, or $LBRCTX_GUEST_IDLE); either way
+#                   DIR/stalled.txt names the last output and its last line
 #   --append ARGS   extra kernel command line
 #   --lbr           give the guest LBR hardware: the QEMU plugin
 #                   (qemu/plugin; $LBRCTX_PLUGIN, default
@@ -41,6 +45,7 @@ set -uo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
 kernel="" out="" initramfs=0 smp=2 mem=2G timeout=300 append="" ins=() stock_mod="" stock_hdr=""
+idle=${LBRCTX_GUEST_IDLE:-480}
 lbr=0 lbr_mode=""
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -52,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--idle) idle=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--lbr) lbr=1; shift ;;
 	--lbr-device) lbr=2; shift ;;
@@ -159,13 +165,49 @@ fi
 
 start=$(date +%s)
 timeout -k 5 "$timeout" qemu-system-x86_64 "${qargs[@]}" -append "$cmdline $append" \
-	>"$out/qemu.log" 2>&1 </dev/null
+	>"$out/qemu.log" 2>&1 </dev/null &
+qpid=$!
+# A guest that still writes (its console, its results, its outputs) is
+# slow, not hung: it is stopped when nothing under DIR has changed for
+# --idle seconds, whatever the time; --timeout bounds the whole run. QEMU's
+# own log and the plugin's shared memory (written through a mapping) are
+# not the guest's progress.
+touch "$out/.progress"
+last=$start stalled=0
+while kill -0 "$qpid" 2>/dev/null; do
+	sleep 5
+	now=$(date +%s)
+	if [ -n "$(find "$out" -newer "$out/.progress" -type f ! -name qemu.log ! -name lbr.shm \
+		! -name .progress -print -quit 2>/dev/null)" ]; then
+		touch "$out/.progress"
+		last=$now
+	elif [ $((now - last)) -ge "$idle" ]; then
+		stalled=1
+		pkill -TERM -P "$qpid" 2>/dev/null
+		kill "$qpid" 2>/dev/null
+		break
+	fi
+done
+wait "$qpid"
 qrc=$?
 elapsed=$(( $(date +%s) - start ))
 
+# The last thing the guest did: the newest of its outputs, and its last line.
+last_step() {
+	local f
+	f=$(find "$out" -type f ! -name qemu.log ! -name lbr.shm ! -name .progress \
+		-printf '%T@ %p\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2-)
+	[ -n "$f" ] && printf '%s: %s' "${f#"$out"/}" "$(tail -n 1 "$f" 2>/dev/null | cut -c1-200)"
+}
+
 rc=125
-if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
-	log "guest timed out after ${timeout}s (console: $out/console.log)"
+if [ $stalled -eq 1 ]; then
+	log "guest stalled: nothing written for ${idle}s after ${elapsed}s; last: $(last_step)"
+	echo "stalled after ${elapsed}s; last: $(last_step)" >"$out/stalled.txt"
+	rc=124
+elif [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+	log "guest timed out after ${timeout}s (console: $out/console.log); last: $(last_step)"
+	echo "timed out after ${timeout}s; last: $(last_step)" >"$out/stalled.txt"
 	rc=124
 elif [ -f "$out/exit-status" ]; then
 	rc=$(cat "$out/exit-status")

@@ -61,9 +61,13 @@ kernel_env() {
 }
 
 # ---------------------------------------------------------------------------
-# Guests. Each limit is sized from the guest's own work, measured on this
-# machine with nothing else running, times a margin for a loaded one (a
-# kernel build and the other guest beside it): guest_limit KIND FLAVOR.
+# Guests. A guest is stopped when it stalls: nothing under its output
+# directory changed for GUEST_IDLE seconds (qemu/run.sh --idle), which a
+# guest that is only slow (a kernel building beside it on a fresh machine)
+# never does, as it keeps writing its results. The limit below only bounds
+# a guest that keeps writing forever: the guest's own work, measured on
+# this machine with nothing else running, times a margin (guest_limit
+# KIND FLAVOR).
 guest_work() {
 	case $1/$2 in
 	kunit/default) echo 150 ;;	# KUnit 15 s, e2e about 90 s
@@ -75,7 +79,8 @@ guest_work() {
 	*) echo 600 ;;
 	esac
 }
-GUEST_MARGIN=${LBRCTX_GUEST_MARGIN:-3}
+GUEST_MARGIN=${LBRCTX_GUEST_MARGIN:-6}
+GUEST_IDLE=${LBRCTX_GUEST_IDLE:-480}
 guest_limit() { echo $(( $(guest_work "$1" "$2") * GUEST_MARGIN )); }
 
 # guest KIND FLAVOR OUTDIR [run.sh options...] -- COMMAND: boot the
@@ -85,8 +90,10 @@ guest() {
 	local kind=$1 flavor=$2 out=$3 limit rc
 	shift 3
 	limit=$(guest_limit "$kind" "$flavor")
-	qemu/run.sh --kernel "$KDIR/arch/x86/boot/bzImage" --out "$out" --timeout "$limit" "$@"
+	qemu/run.sh --kernel "$KDIR/arch/x86/boot/bzImage" --out "$out" --timeout "$limit" \
+		--idle "$GUEST_IDLE" "$@"
 	rc=$?
+	[ -f "$out/stalled.txt" ] && cat "$out/stalled.txt" >&2
 	printf '%s %s %s\n' "$kind" "$(cat "$out/elapsed" 2>/dev/null || echo "$limit")" "$limit" \
 		>"$out.limit"
 	note_guest "$out"

@@ -160,5 +160,5 @@ module_exit(lbrctx_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("lbrctx developers");
-MODULE_VERSION("0.7.0");
+MODULE_VERSION("0.8.0");
 MODULE_DESCRIPTION("Per-task LBR call-stack PMU: Arch LBR from a QEMU plugin, or emulated from probes");
