@@ -90,6 +90,7 @@
 /* lbrctx_units: kunit/test_units.cpp */
 #define LBRCTX_UNITS_CASES(X)                                              \
 	X(units_one_configuration_shares_one_slot)                         \
+	X(units_forget_all_turns_off_only_units_without_users)             \
 	X(units_distinct_configurations_get_slots_up_to_the_limit)         \
 	X(units_released_slot_keeps_its_records_until_reconfigured)        \
 	X(units_idle_slot_configured_longest_ago_is_reused_first)          \

@@ -100,13 +100,16 @@ template <class F> s32 ring(Code code, F set)
 	return p->ctl.status;
 }
 
+/* The state a case reads back: 800 bytes, off the stack (the cases run one at a time). */
+constinit xsave::ArchLbrState g_state;
+
 } // namespace
 
 LBRCTX_KUNIT_CASE(hw_records_every_taken_branch_of_known_code_exactly)
 {
 	Counter c(kernel_all(), -1, lbrctx_shim_current());
 	KASSERT(test, c.ok());
-	xsave::ArchLbrState s;
+	xsave::ArchLbrState &s = g_state;
 	s32 status;
 	KASSERT(test, run(test, lbrctx_hwt_branches, s, status));
 	KEXPECT_EQ(test, status, hw::kOk);
@@ -135,7 +138,7 @@ LBRCTX_KUNIT_CASE(hw_call_stack_mode_keeps_the_calls_still_open)
 	Counter c(lbrctx_kattr{.config = pmu::cfg::kCallStack, .exclude_user = 1}, -1,
 		  lbrctx_shim_current());
 	KASSERT(test, c.ok());
-	xsave::ArchLbrState s;
+	xsave::ArchLbrState &s = g_state;
 	s32 status;
 	KASSERT(test, run(test, lbrctx_hwt_nested, s, status));
 	KEXPECT_EQ(test, status, hw::kOk);
@@ -153,7 +156,7 @@ LBRCTX_KUNIT_CASE(hw_type_filter_records_only_its_type)
 	Counter c(lbrctx_kattr{.config = pmu::cfg::kCond, .exclude_user = 1}, -1,
 		  lbrctx_shim_current());
 	KASSERT(test, c.ok());
-	xsave::ArchLbrState s;
+	xsave::ArchLbrState &s = g_state;
 	s32 status;
 	KASSERT(test, run(test, lbrctx_hwt_branches, s, status));
 	const Want want[] = {
@@ -174,7 +177,7 @@ LBRCTX_KUNIT_CASE(hw_user_only_unit_records_no_kernel_branch)
 	/* A kthread runs no user code: its user-only unit stays empty through kernel code. */
 	Counter c(lbrctx_kattr{.config = 0, .exclude_kernel = 1}, -1, lbrctx_shim_current());
 	KASSERT(test, c.ok());
-	xsave::ArchLbrState s;
+	xsave::ArchLbrState &s = g_state;
 	s32 status;
 	KASSERT(test, run(test, lbrctx_hwt_branches, s, status));
 	KEXPECT_EQ(test, status, hw::kOk);
@@ -196,7 +199,7 @@ LBRCTX_KUNIT_CASE(hw_plugin_refuses_reserved_lbr_ctl_bits_as_xrstors_would)
 	});
 	KEXPECT_EQ(test, st, hw::kBadCtl);
 	/* The unit was reset and disabled: a Save finds no LBREn and no record. */
-	xsave::ArchLbrState s;
+	xsave::ArchLbrState &s = g_state;
 	s32 status;
 	KASSERT(test, run(test, reinterpret_cast<const u8 *>(lbrctx_hwt_save), s, status));
 	KEXPECT_EQ(test, status, hw::kOk);
@@ -255,7 +258,7 @@ LBRCTX_KUNIT_CASE(hw_plugin_takes_records_as_data_up_to_the_first_empty_one)
 		p.unit[slot].entries[3] = {7, 8, 9};
 	});
 	KEXPECT_EQ(test, st, hw::kOk);
-	xsave::ArchLbrState s;
+	xsave::ArchLbrState &s = g_state;
 	s32 status;
 	KASSERT(test, run(test, reinterpret_cast<const u8 *>(lbrctx_hwt_save), s, status));
 	KEXPECT_EQ(test, status, hw::kOk);

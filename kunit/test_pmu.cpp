@@ -608,19 +608,42 @@ LBRCTX_KUNIT_CASE(pmu_configurations_past_the_unit_limit_share_the_time)
 	for (const Counter *c : cs)
 		KASSERT(test, c->ok());
 	KEXPECT(test, pmu_stats().parked >= 2);
-	/* Run for 50 rotation intervals. */
-	u64 calls = 0, start = lbrctx_kt_ktime_ns();
-	while (lbrctx_kt_ktime_ns() - start < 50 * kRotateNs) {
+	/*
+	 * Run for 50 rotation intervals. A stall of the test's CPU (the vCPU
+	 * not run by the host, interrupts off) freezes the rotation with the
+	 * units where they are, so the shares skew (a 7.3.4 debug guest gave
+	 * 82% running to four events and 36% to the other two, whose scaled
+	 * counts were then 1.9 times their calls): the loop measures its
+	 * longest gap, and the shares are checked only when there was none.
+	 */
+	Reading rs0[n];
+	for (u32 i = 0; i < n; i++)
+		rs0[i] = read_times(*cs[i]);
+	u64 calls = 0, start = lbrctx_kt_ktime_ns(), last = start, gap = 0;
+	for (u64 now = start; now - start < 50 * kRotateNs; now = lbrctx_kt_ktime_ns()) {
+		if (now - last > gap)
+			gap = now - last;
+		last = now;
 		for (int i = 0; i < 100; i++)
 			lbrctx_tchain_leaf();
 		calls += 100;
 	}
+	/* All read first: printing takes time and makes no calls. */
+	Reading rs[n];
+	for (u32 i = 0; i < n; i++)
+		rs[i] = read_times(*cs[i]);
+	const bool even = gap <= 2 * kRotateNs;
+	lbrctx_kunit_info(test, "longest gap between the loop's rounds: %llu ns (%s)", gap,
+			  even ? "shares checked" : "a stall: shares not checked");
 	u32 shared = 0;
+	u64 sum_enabled = 0, sum_running = 0;
 	for (u32 i = 0; i < n; i++) {
-		Reading r = read_times(*cs[i]);
+		const Reading &r = rs[i];
 		u64 want = expected(attrs[i].config, calls);
 		lbrctx_kunit_info(test, "config %#llx: count %llu of %llu, running %llu of %llu ns",
 				  attrs[i].config, r.count, want, r.running, r.enabled);
+		sum_enabled += r.enabled - rs0[i].enabled;
+		sum_running += r.running - rs0[i].running;
 		/* Every event ran, and for a share of the time only where it waited. */
 		KEXPECT(test, r.running > 0);
 		KEXPECT(test, r.running <= r.enabled);
@@ -632,8 +655,18 @@ LBRCTX_KUNIT_CASE(pmu_configurations_past_the_unit_limit_share_the_time)
 		shared++;
 		/* Scaled as perf scales it, the count is near what it would be alone. */
 		u64 scaled = r.count * (r.enabled / 1000) / (r.running / 1000 ?: 1);
-		KEXPECT(test, scaled >= want / 2 && scaled <= want + want / 2);
+		if (even)
+			KEXPECT(test, scaled >= want / 2 && scaled <= want + want / 2);
 	}
+	/*
+	 * Whatever the stalls, kUnits of the n events ran at every instant of
+	 * the loop: its running times add up to kUnits / n of its enabled
+	 * ones, within 5%. (Not the totals: while the events were opened,
+	 * every one open ran; on a 7.3.4 debug guest the totals were 4.9%
+	 * over.)
+	 */
+	KEXPECT(test, sum_running * n * 100 >= sum_enabled * kUnits * 95 &&
+			      sum_running * n * 100 <= sum_enabled * kUnits * 105);
 	KEXPECT(test, shared >= 2);
 }
 

@@ -66,13 +66,44 @@ LBRCTX_KUNIT_CASE(units_one_configuration_shares_one_slot)
 	set.unbind(a);
 	KEXPECT_EQ(test, set.active(), 1u << a);
 	set.unbind(a);
-	/* The last user disables the unit; the slot keeps its configuration. */
+	/*
+	 * The last user takes the unit out of active(); it stays enabled (a
+	 * hardware unit keeps the running task's call stack until the switch
+	 * hook saves it) and keeps its configuration.
+	 */
 	KEXPECT_EQ(test, set.active(), 0);
-	KEXPECT(test, !set.slot(a).unit.enabled());
+	KEXPECT(test, set.slot(a).unit.enabled());
 	KEXPECT_EQ(test, set.find(kAll), a);
+	KEXPECT_EQ(test, set.configured(), 1u << a);
 	/* A stray unbind does not underflow. */
 	set.unbind(a);
 	KEXPECT_EQ(test, set.slot(a).users, 0);
+}
+
+LBRCTX_KUNIT_CASE(units_forget_all_turns_off_only_units_without_users)
+{
+	auto &set = fresh_set();
+	bool fresh;
+	int a = set.bind(kAll, 1, fresh);
+	int b = set.bind(kCallsOnly, 2, fresh);
+	KASSERT(test, a >= 0 && b >= 0);
+	set.record(kcall(1), false);
+	set.unbind(a);
+	set.forget_all();
+	/* a had no user: off, unconfigured, empty. b keeps all of it. */
+	KEXPECT(test, !set.slot(a).unit.enabled());
+	KEXPECT_EQ(test, set.slot(a).unit.count(), 0);
+	KEXPECT_EQ(test, set.find(kAll), -1);
+	KEXPECT_EQ(test, set.configured(), 1u << b);
+	KEXPECT(test, set.slot(b).unit.enabled());
+	KEXPECT_EQ(test, set.slot(b).unit.count(), 1);
+	KEXPECT_EQ(test, set.active(), 1u << b);
+	set.unbind(b);
+	set.forget_all();
+	KEXPECT_EQ(test, set.configured(), 0);
+	/* The next user finds a fresh slot. */
+	KEXPECT(test, set.bind(kAll, 3, fresh) >= 0);
+	KEXPECT(test, fresh);
 }
 
 LBRCTX_KUNIT_CASE(units_distinct_configurations_get_slots_up_to_the_limit)
@@ -295,7 +326,7 @@ LBRCTX_KUNIT_CASE(elf_check_accepts_only_code_offsets_of_x86_64_files)
 namespace {
 
 constinit u8 g_file[4096];
-constinit char g_spec[UserSource::kSpecMax + 64];
+constinit char g_spec[4096];
 
 /* The file offset of the first executable PT_LOAD of @path, or 0. */
 u64 code_offset(const char *path)
@@ -389,10 +420,10 @@ const char *with_offset(const char *spec, u64 off)
 	return g_spec;
 }
 
-/* @n lines "/bin/sh OFF+i fI" into g_spec. */
-const char *lines(u32 n, u64 off)
+/* @n lines "/bin/sh OFF+i fI" into @buf (24 bytes a line at most). */
+const char *lines(char *buf, u32 n, u64 off)
 {
-	char *o = g_spec;
+	char *o = buf;
 	for (u32 i = 0; i < n; i++) {
 		o = put_str(o, "/bin/sh ");
 		o = put_num(o, off + i, 16);
@@ -400,7 +431,7 @@ const char *lines(u32 n, u64 off)
 		o = put_num(o, i, 10);
 		o = put_str(o, "\n");
 	}
-	return g_spec;
+	return buf;
 }
 
 struct SpecRow {
@@ -453,16 +484,24 @@ LBRCTX_KUNIT_CASE(uprobes_set_refusals_leave_the_set_as_it_was)
 		KEXPECT_EQ(test, got, r.err);
 		KEXPECT_EQ(test, lbrctx_kunit_uprobes_count(), 1);
 	}
-	/* The limit: 64 probes; 65 lines are refused before any file is opened. */
-	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(lines(65, off)), -LBRCTX_K_ENOSPC);
+	/*
+	 * The limits: kMaxProbes probes (one file opened once for them all);
+	 * one line more is refused before any file is opened.
+	 */
+	char *big = static_cast<char *>(lbrctx_shim_kvzalloc(UserSource::kSpecMax + 1));
+	KASSERT(test, big);
+	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(lines(big, UserSource::kMaxProbes + 1, off)),
+		   -LBRCTX_K_ENOSPC);
 	KEXPECT_EQ(test, lbrctx_kunit_uprobes_count(), 1);
-	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(lines(64, off)), 0);
-	KEXPECT_EQ(test, lbrctx_kunit_uprobes_count(), 64);
+	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(lines(big, UserSource::kMaxProbes, off)), 0);
+	KEXPECT_EQ(test, lbrctx_kunit_uprobes_count(), UserSource::kMaxProbes);
 	/* The text's limit: one byte short of it passes the length check, the limit does not. */
-	__builtin_memset(g_spec, ' ', UserSource::kSpecMax);
-	g_spec[UserSource::kSpecMax] = 0;
-	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(g_spec), -LBRCTX_K_E2BIG);
-	g_spec[UserSource::kSpecMax - 1] = 0;
-	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(g_spec), 0); /* blank: the empty set */
+	__builtin_memset(big, ' ', UserSource::kSpecMax);
+	big[UserSource::kSpecMax] = 0;
+	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(big), -LBRCTX_K_E2BIG);
+	KEXPECT_EQ(test, lbrctx_kunit_uprobes_count(), UserSource::kMaxProbes);
+	big[UserSource::kSpecMax - 1] = 0;
+	KEXPECT_EQ(test, lbrctx_kunit_uprobes_set(big), 0); /* blank: the empty set */
+	lbrctx_shim_kvfree(big);
 	KEXPECT_EQ(test, lbrctx_kunit_uprobes_count(), 0);
 }

@@ -20,14 +20,6 @@ namespace {
 
 constinit Driver g_driver;
 
-/* A status the plugin never writes: it stays when no plugin ran the command. */
-constexpr s32 kNotRun = -1;
-
-Vcpu *page_of(pmu::CpuState *c)
-{
-	return __atomic_load_n(&c->hw, __ATOMIC_ACQUIRE);
-}
-
 void hello_cb(void *arg) noexcept
 {
 	static_cast<Driver *>(arg)->hello_here();
@@ -40,20 +32,10 @@ Driver &the_driver()
 	return g_driver;
 }
 
-void pull(pmu::CpuState *c, u32 mask, bool sample, u64 ip)
+/* After a Save or Sample (pull()): the units it wrote, into @c's. */
+void pulled(pmu::CpuState *c, Vcpu *p, u32 mask)
 {
-	Vcpu *p = page_of(c);
-	if (!p || !mask)
-		return;
 	Control &ctl = p->ctl;
-	ctl.cpu = c->cpu;
-	ctl.mask = mask;
-	ctl.ip = ip;
-	ctl.status = kNotRun;
-	if (sample)
-		ring<Cmd::Sample>();
-	else
-		ring<Cmd::Save>();
 	c->hw_commands++;
 	if (__atomic_load_n(&ctl.status, __ATOMIC_RELAXED) != kOk) {
 		c->hw_refused++;
@@ -74,11 +56,9 @@ void pull(pmu::CpuState *c, u32 mask, bool sample, u64 ip)
 	}
 }
 
-void push(pmu::CpuState *c, u32 mask, u64 prev, u64 next)
+/* Before a Restore (push()): @c's units and the operands into the page. */
+void to_push(pmu::CpuState *c, Vcpu *p, u32 mask, u64 prev, u64 next)
 {
-	Vcpu *p = page_of(c);
-	if (!p)
-		return;
 	mask &= (1u << kUnits) - 1;
 	for (u32 m = mask; m; m &= m - 1) {
 		u32 s = __builtin_ctz(m);
@@ -90,10 +70,14 @@ void push(pmu::CpuState *c, u32 mask, u64 prev, u64 next)
 	ctl.prev_task = prev;
 	ctl.next_task = next;
 	ctl.status = kNotRun;
-	ring<Cmd::Restore>();
+}
+
+/* After a Restore (push()). */
+void pushed(pmu::CpuState *c, Vcpu *p)
+{
 	c->hw_commands++;
 	c->hw_pushed = c->units.configured();
-	if (__atomic_load_n(&ctl.status, __ATOMIC_RELAXED) != kOk)
+	if (__atomic_load_n(&p->ctl.status, __ATOMIC_RELAXED) != kOk)
 		c->hw_refused++;
 }
 
@@ -191,16 +175,60 @@ int Driver::probe(void *base, u64 size)
 	return 0;
 }
 
+/*
+ * Every unit of every vCPU off, as the plugin holds them (the device goes,
+ * or the module: units stay enabled after their last event until a
+ * switch turns them off, and a CPU may not switch before). Task context;
+ * the callback on each CPU with interrupts off.
+ */
+void Driver::units_off(void *base)
+{
+	if (!m_pmu)
+		return;
+	struct Ctx {
+		Driver *d;
+		void *base;
+	} ctx{this, base};
+	lbrctx_shim_on_each_cpu(
+		[](void *arg) noexcept {
+			auto *x = static_cast<Ctx *>(arg);
+			u32 cpu = lbrctx_shim_cpu_id();
+			pmu::CpuState *c = x->d->m_pmu->cpu_state(cpu);
+			if (!c || cpu >= x->d->m_ncpus)
+				return;
+			Vcpu *p = vcpu_page(x->base, cpu);
+			for (u32 s = 0; s < kUnits; s++) {
+				xsave::ArchLbrState &u = p->unit[s];
+				c->units.slot(s).unit.save(u);
+				u.lbr_ctl = 0;
+				/* A valid depth: an unconfigured slot's 0 would be refused. */
+				if (!lbr::valid_depth(u.lbr_depth))
+					u.lbr_depth = lbr::kDefaultDepth;
+			}
+			Control &ctl = p->ctl;
+			ctl.cpu = c->cpu;
+			ctl.mask = (1u << kUnits) - 1;
+			ctl.prev_task = ctl.next_task = 0;
+			ctl.status = kNotRun;
+			ring<Cmd::Restore>();
+			c->hw_pushed = 0;
+		},
+		&ctx);
+}
+
 /* The PCI remove: task context. No CPU reads the page once this returns. */
 void Driver::remove()
 {
-	if (!m_base)
+	void *base = m_base;
+	if (!base)
 		return;
 	__atomic_store_n(&m_base, nullptr, __ATOMIC_RELEASE);
 	if (m_pmu)
 		attach_cpus(*m_pmu);
 	/* Pages are used with interrupts off only: wait for every such section. */
 	lbrctx_shim_synchronize_rcu();
+	/* No CPU uses its page now: turn the units off through them, once. */
+	units_off(base);
 	lbrctx_info("hw: the LBR device went away; lbrctx records nothing until it is back\n");
 }
 

@@ -46,18 +46,34 @@ void Pmu::fold_parked(EventState *e)
 
 /*
  * Give @e its configuration's unit on @c. A unit configured just now
- * takes the running task's records for that configuration. False when
- * every unit is another configuration's.
+ * takes the records of the task the units hold (c->owner: the running
+ * task, or in a switch the incoming one) for that configuration. The
+ * others were restored by the switch hook when that task switched in, at
+ * the depth its records were saved at, which a restore here, inside
+ * perf's sched_in path, would not be (in call-stack mode the hardware
+ * counts the kernel's calls and returns: every return from here to the
+ * hook's depth would pop one of the task's records). False when every
+ * unit is another configuration's.
  */
 bool Pmu::bind(CpuState *c, EventState *e)
 {
 	bool fresh;
+	bool was_off = !c->units.configured();
 	int s = c->units.bind(e->config, lbrctx_shim_local_clock(), fresh);
 	if (s < 0)
 		return false;
 	if (fresh) {
+		/* No switch since events exist: the running task's. */
+		if (!c->owner)
+			c->owner = k::Task::current().raw();
 		k::RcuReadGuard rcu;
-		(void)restore(c, task_data(k::Task::current()), 1u << s);
+		(void)restore(c, task_data(k::Task(c->owner)), 1u << s);
+		/*
+		 * The switches since the units went off told the hardware no
+		 * task: that task's pending interrupt entries come back now.
+		 */
+		if (c->hw && was_off)
+			c->hw_task = c->owner;
 		/* More than one configuration: tasks will want side areas. */
 		if (c->units.active() & (c->units.active() - 1))
 			m_store->want_sides();

@@ -88,14 +88,15 @@ void Pmu::del(EventState *e, int)
 			unbind(c, e);
 		e->parked = false;
 		/*
-		 * The CPU's last event: its units forget their configurations,
-		 * and the switch hook returns at once here until an event is
-		 * added again (on_switch()). On a context switch the hook has
-		 * saved the outgoing task's records already (sched_switch
-		 * fires before perf deletes the task's events).
+		 * The CPU's last event leaves its units configured and, for
+		 * the hardware, enabled: the switch hook goes on saving and
+		 * restoring there while events exist anywhere, so that the next
+		 * task with an event finds its records restored at the hook's
+		 * depth, not at perf's sched_in (bind()); Pmu::idle() turns
+		 * them off. On a context switch the hook has saved the
+		 * outgoing task's records already (sched_switch fires before
+		 * perf deletes the task's events).
 		 */
-		if (!c->nactive)
-			c->units.forget_all();
 		return;
 	}
 	LBRCTX_WARN_ON(true); /* deleted an event that was not added here */

@@ -140,18 +140,40 @@ TaskData *Pmu::task_data(k::Task t)
  */
 void Pmu::on_switch(k::Task prev, k::Task next)
 {
-	if (!m_nevents.load())
-		return;
 	CpuState *c = this_cpu();
-	/*
-	 * Gated per CPU, as upstream's lbr_users: a CPU with no lbrctx event
-	 * added has no configured unit (del() makes its units forget them),
-	 * so it has nothing to save or restore.
-	 */
-	if (!c->nactive)
+	if (!m_nevents.load()) {
+		/*
+		 * The last event is gone: this CPU's units, which stayed
+		 * configured and enabled for the tasks that might come back
+		 * with an event, are turned off at its first switch after.
+		 */
+		if (c->units.configured())
+			idle(c);
+		c->owner = nullptr;
 		return;
+	}
+	c->owner = next.raw();
+	/*
+	 * Gated per CPU: a CPU where no event took a unit since the last
+	 * event anywhere went has nothing to save or restore. Units stay
+	 * configured when the CPU's last event goes (del()): a task that
+	 * comes back with an event gets its records back here, at the depth
+	 * they were saved at.
+	 */
 	u32 configured = c->units.configured();
 	auto &n = c->counts;
+	if (!configured) {
+		/* Only the switch counters here: the switch restores nothing, as before any LBR event. */
+		if (c->nactive)
+			n[static_cast<u32>(Kind::Resets)]++;
+		return;
+	}
+	/*
+	 * Both doorbells ring in this frame (hw.h): the Save of the outgoing
+	 * task and the Restore that gives a task its records back, at another
+	 * switch, are at the same call depth, so the hook's own returns after
+	 * the Restore pop exactly the calls the Save recorded.
+	 */
 	if (c->hw)
 		hw::pull(c, configured);
 	if (!__atomic_load_n(&m_save_restore, __ATOMIC_RELAXED)) {
@@ -159,8 +181,19 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 		n[static_cast<u32>(Kind::Resets)]++;
 	} else {
 		k::RcuReadGuard rcu;
-		if (TaskData *td = task_data(prev)) {
-			save(c, td, c->units.active());
+		/*
+		 * The hardware's units stay enabled without users, and
+		 * record: all are saved. The probe sources' units record only
+		 * while they have users, so those with users are saved; one
+		 * whose last user left in the middle of the task's slice (a
+		 * close, an ioctl disable) keeps the calls since the switch
+		 * in unsaved, and the task's next event starts from the state
+		 * saved before them.
+		 */
+		u32 recorded = c->hw ? configured : c->units.active();
+		TaskData *td = recorded ? task_data(prev) : nullptr;
+		if (td) {
+			save(c, td, recorded);
 			n[static_cast<u32>(Kind::Saves)]++;
 		}
 		bool restored = restore(c, task_data(next), configured);
@@ -169,6 +202,19 @@ void Pmu::on_switch(k::Task prev, k::Task next)
 	if (c->hw)
 		hw::push(c, configured | c->hw_pushed, reinterpret_cast<uintptr_t>(prev.raw()),
 			 reinterpret_cast<uintptr_t>(next.raw()));
+}
+
+/*
+ * No lbrctx event exists (sched_switch, interrupts off): @c's units
+ * without users are disabled and forgotten, and the hardware told.
+ */
+void Pmu::idle(CpuState *c)
+{
+	if (c->hw)
+		hw::pull(c, c->units.configured());
+	c->units.forget_all();
+	if (c->hw)
+		hw::push(c, c->units.configured() | c->hw_pushed);
 }
 
 /*

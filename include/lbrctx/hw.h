@@ -55,6 +55,7 @@ public:
 
 private:
 	void give_vectors();
+	void units_off(void *base);
 
 	void *m_base = nullptr;
 	u64 m_size = 0;
@@ -66,35 +67,94 @@ private:
 
 Driver &the_driver();
 
+/* A status the plugin never writes: it stays when no plugin ran the command. */
+inline constexpr s32 kNotRun = -1;
+
+/*
+ * The out-of-line halves of pull() and push() (hw.cpp): what follows a
+ * Save or Sample (@c takes the units @mask from @p), what precedes a
+ * Restore (@p takes @c's units @mask, and the operands) and what follows
+ * it. IRQs off, on @c's CPU.
+ */
+void pulled(pmu::CpuState *c, Vcpu *p, u32 mask);
+void to_push(pmu::CpuState *c, Vcpu *p, u32 mask, u64 prev, u64 next);
+void pushed(pmu::CpuState *c, Vcpu *p);
+
+/*
+ * pull() and push() ring their doorbells in their caller's frame, so
+ * that a Save and the Restore that gives its records back ring at the
+ * same call depth wherever the caller rings them from the same function
+ * (the switch hook, Sync). In call-stack mode the hardware counts every
+ * call and return, the driver's own too: a state saved one call deeper
+ * than it is restored leaves one stale call record on the stack at every
+ * switch, and one saved shallower loses a caller's. Out of line, they
+ * left that to the compiler: Pmu::on_switch() called pull but ended in a
+ * tail call (jmp) to push, so each task's Save was one call deeper than
+ * the Restore that gave it back, and every voluntary switch left a record
+ * of the switch hook on the task's call stack.
+ */
+
 /*
  * Read the hardware's units @mask into @c's (Save; with @sample, Sample:
  * frozen where the interrupt that took the sample began, @ip its
  * interrupted instruction). IRQs off, on @c's CPU.
  */
-void pull(pmu::CpuState *c, u32 mask, bool sample = false, u64 ip = 0);
+[[gnu::always_inline]] inline void pull(pmu::CpuState *c, u32 mask, bool sample = false, u64 ip = 0)
+{
+	Vcpu *p = __atomic_load_n(&c->hw, __ATOMIC_ACQUIRE);
+	if (!p || !mask)
+		return;
+	Control &ctl = p->ctl;
+	ctl.cpu = c->cpu;
+	ctl.mask = mask;
+	ctl.ip = ip;
+	ctl.status = kNotRun;
+	if (sample)
+		ring<Cmd::Sample>();
+	else
+		ring<Cmd::Save>();
+	pulled(c, p, mask);
+}
+
 /*
  * Give the hardware @c's units @mask (Restore); @prev and @next: the
  * tasks of a context switch, else 0. IRQs off, on @c's CPU.
  */
-void push(pmu::CpuState *c, u32 mask, u64 prev = 0, u64 next = 0);
+[[gnu::always_inline]] inline void push(pmu::CpuState *c, u32 mask, u64 prev = 0, u64 next = 0)
+{
+	Vcpu *p = __atomic_load_n(&c->hw, __ATOMIC_ACQUIRE);
+	if (!p)
+		return;
+	to_push(c, p, mask, prev, next);
+	ring<Cmd::Restore>();
+	pushed(c, p);
+}
 
 /*
  * A change of @c's units, between a pull of every configured unit and a
  * push of every unit that is configured or was given last (one the change
  * unconfigured must be disabled in the hardware too). Nothing with the
- * probe sources. IRQs off.
+ * probe sources. IRQs off. Inline, as pull() and push(): both doorbells
+ * ring in the frame of the function that holds the Sync.
  */
 class [[nodiscard]] Sync : Pinned {
 public:
-	explicit Sync(pmu::CpuState *c) : m_c(c)
+	[[gnu::always_inline]] explicit Sync(pmu::CpuState *c) : m_c(c)
 	{
 		if (c->hw)
 			pull(c, c->units.configured());
 	}
-	~Sync()
+	[[gnu::always_inline]] ~Sync()
 	{
-		if (m_c->hw)
-			push(m_c, m_c->units.configured() | m_c->hw_pushed);
+		if (!m_c->hw)
+			return;
+		/*
+		 * Records restored for a task (bind()) bring the hardware's
+		 * pending interrupt entries of that task back, as a switch
+		 * does: the previous task is none (kNoTask).
+		 */
+		u64 next = reinterpret_cast<uintptr_t>(exchange(m_c->hw_task, nullptr));
+		push(m_c, m_c->units.configured() | m_c->hw_pushed, next ? kNoTask : 0, next);
 	}
 
 private:

@@ -57,6 +57,9 @@ inline constexpr u32 kMaxVcpus = kRegionSize / kPageSize - 1;
 inline constexpr u32 kUnits = 4;
 inline constexpr u32 kVectors = 256;
 
+/* A Restore's prev_task when no task is switched out: no task_struct is there. */
+inline constexpr u64 kNoTask = ~0ull;
+
 /* The doorbell: nopl kDoorbell+cmd(%rax), 0f 1f 80 <disp32>. */
 inline constexpr u32 kDoorbell = 0x4c420000;
 inline constexpr u8 kDoorbellOpcode[3] = {0x0f, 0x1f, 0x80};
@@ -124,19 +127,25 @@ struct alignas(64) Global {
 
 /* A vCPU's control block: who writes each field is named. */
 struct alignas(64) Control {
-	u32 magic;     /* plugin */
-	u32 version;   /* plugin */
-	u32 vcpu;      /* plugin: its index of this vCPU */
-	u32 cpu;       /* driver: its CPU number, before every command */
-	u32 mask;      /* driver: the units (bit i: unit[i]) Save, Restore and Sample cover */
-	s32 status;    /* plugin: the last command's Status */
-	u64 commands;  /* plugin: commands run on this vCPU */
-	u64 refused;   /* plugin: commands refused (status not kOk) */
-	u64 ip;	       /* driver, Sample: the interrupted instruction */
-	u64 prev_task; /* driver, Restore at a context switch: the outgoing task, else 0 */
-	u64 next_task; /* driver: the incoming task, else 0 */
-	u64 nonce;     /* driver, Hello */
-	u64 ack;       /* plugin, Hello: the nonce */
+	u32 magic;    /* plugin */
+	u32 version;  /* plugin */
+	u32 vcpu;     /* plugin: its index of this vCPU */
+	u32 cpu;      /* driver: its CPU number, before every command */
+	u32 mask;     /* driver: the units (bit i: unit[i]) Save, Restore and Sample cover */
+	s32 status;   /* plugin: the last command's Status */
+	u64 commands; /* plugin: commands run on this vCPU */
+	u64 refused;  /* plugin: commands refused (status not kOk) */
+	u64 ip;	      /* driver, Sample: the interrupted instruction */
+	/*
+	 * driver, Restore at a context switch: the outgoing task, else 0;
+	 * kNoTask when the driver gives next_task its records back
+	 * outside a switch (an event bound on a CPU that had none): the
+	 * pending entries are then no task's, and next_task's come back.
+	 */
+	u64 prev_task;
+	u64 next_task;	      /* driver: the incoming task, else 0 */
+	u64 nonce;	      /* driver, Hello */
+	u64 ack;	      /* plugin, Hello: the nonce */
 	u64 recorded[kUnits]; /* plugin, Save and Sample: branches each unit recorded (monotonic) */
 	/* Plugin, for the driver's statistics and the tests; monotonic. */
 	u64 branches;	/* taken branches seen, before any unit's filter */

@@ -128,12 +128,21 @@ struct CpuState {
 	KernelStorage<LBRCTX_K_SIZEOF_HRTIMER, 8> rotate_timer;
 	bool rotating;
 	/*
+	 * The task whose records the units hold: the incoming task of the
+	 * last switch while lbrctx events existed (the switch hook sets it
+	 * before perf switches the events, and a cgroup event is added in
+	 * the outgoing task's sched_out, after the hook: there it is the task
+	 * about to run, not current), else null. Only this CPU, IRQs off.
+	 */
+	void *owner;
+	/*
 	 * The hardware source: this CPU's page of the plugin's LBR, or null
 	 * (module/hw.cpp). The units above are then a copy of the
 	 * hardware's, read before use and written back after a change.
 	 */
 	hw::Vcpu *hw;
 	u32 hw_pushed;		 /* units the hardware was last given */
+	const void *hw_task;	 /* bind() restored for this task: the next push names it */
 	u64 hw_recorded[kUnits]; /* the hardware's count at the last read */
 	u64 hw_commands;	 /* doorbells rung */
 	u64 hw_refused;		 /* commands refused, or not run */
@@ -239,6 +248,7 @@ private:
 	/* module/switch.cpp */
 	void save(CpuState *c, TaskData *td, u32 slots);
 	bool restore(CpuState *c, TaskData *td, u32 slots);
+	void idle(CpuState *c);
 	/* The switch path's task data: lbrctx's store, or with store=upstream the core's. Under RCU, IRQs off. */
 	TaskData *task_data(k::Task t);
 	static void free_rcu(lbrctx_rcu *r) noexcept;

@@ -8,12 +8,12 @@
  * branch is offered to every unit that has users; each applies its own
  * filters.
  *
- * A slot keeps its configuration (and records) when its last user goes,
- * while the CPU has other users: the context-switch hook restores the
- * incoming task's records into every configured slot before perf adds
- * that task's events, which then find their slot ready. When the CPU has
- * no users left, forget_all() drops every configuration, and the hook
- * does nothing there. Pure logic; its owner keeps interrupts off.
+ * A slot keeps its configuration (and records) when its last user goes:
+ * the context-switch hook restores the incoming task's records into every
+ * configured slot before perf adds that task's events, which then find
+ * their slot ready (module/mux.cpp, bind()). A slot is reconfigured only
+ * for a configuration that finds no slot of its own. Pure logic; its
+ * owner keeps interrupts off.
  */
 #pragma once
 
@@ -85,36 +85,40 @@ public:
 		return s;
 	}
 
-	/* A user goes; the last disables the unit, which keeps configuration and records. */
+	/*
+	 * A user goes. The last takes the unit out of active(): it records no
+	 * probe branch. LBREn stays, as the configuration and the records: a
+	 * hardware unit goes on recording the running task's calls and
+	 * returns, so that its call stack stays whole until the switch hook
+	 * saves it, at the depth the hook restores it at. forget_all() turns
+	 * the units off.
+	 */
 	void unbind(u32 s)
 	{
 		Slot &sl = m_slots[s];
 		if (!sl.users || --sl.users)
 			return;
-		sl.unit.set_ctl(sl.unit.lbr_ctl() & ~ctl::kEnable);
 		m_active &= ~(1u << s);
 	}
 
 	/*
-	 * No users are left on the CPU: every slot forgets its configuration
-	 * and records, so the switch hook has nothing to do until a user
-	 * binds again (which finds a fresh slot and restores the running
-	 * task's records).
+	 * No user is left anywhere: every unit without users is disabled and
+	 * forgets its configuration and records, so the switch hook has
+	 * nothing to do on this CPU until a user binds again.
 	 */
 	void forget_all()
 	{
 		for (u32 i = 0; i < N; i++) {
-			if (m_slots[i].users)
-				return;
-		}
-		for (u32 i = 0; i < N; i++) {
 			Slot &sl = m_slots[i];
+			if (sl.users || !sl.configured)
+				continue;
 			sl.unit.set_ctl(0);
 			sl.unit.reset();
 			sl.configured = false;
+			m_configured &= ~(1u << i);
 		}
-		m_configured = 0;
 	}
+
 	/*
 	 * Offer @b to every unit with users; @match_top: a kernel return pops
 	 * only a call-stack unit whose youngest record is its call (as the

@@ -1011,23 +1011,26 @@ s32 Model::cmd_sample(Cpu &v, hw::Vcpu &page, u32 mask, u64 ip)
 			if (f.gen[i] == v.gen[i])
 				v.unit[i] = f.snap[i];
 		}
-		v.frozen = 0;
 		if (!f.resolved) {
 			/*
 			 * Off the stack while it is told (an interrupted IRET
 			 * or SYSRET ends the entries below it too), then back on
 			 * top, resolved, so that its own IRET records nothing.
-			 * resolve() only takes entries off: there is room.
+			 * resolve() only takes entries off: there is room. The
+			 * branch is recorded under the interrupted code's freeze:
+			 * none, unless it is itself the handler of an older
+			 * Sample's entry (set_frozen() of the entries below).
 			 */
 			const Frame told = f;
 			v.depth--;
+			set_frozen(v);
 			resolve(v, told, ip, v.icount);
 			v.stack[v.depth++] = told;
 		}
 		Frame &top = v.stack[v.depth - 1];
 		top.resolved = true;
 		top.frozen = true;
-		v.frozen = v.enabled;
+		set_frozen(v);
 		/* A second Sample in the same handler goes back to the same point. */
 		snapshot(v, top);
 	}

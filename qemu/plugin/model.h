@@ -250,7 +250,8 @@ private:
 		const Block *prev = nullptr;
 		u64 icount = 0;	 /* instructions of the blocks started so far: INFO's cycle count */
 		u32 enabled = 0; /* units with LBREn */
-		u32 frozen = 0;	 /* the enabled units while an entry on stack is frozen (set_frozen()) */
+		u32 frozen =
+			0; /* the enabled units while an entry on stack is frozen (set_frozen()) */
 		u32 deferred = 0; /* enabled units in plain mode: their branches wait in raw */
 		u32 nraw = 0;
 		u32 depth = 0; /* frames on stack */

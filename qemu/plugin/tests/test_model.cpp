@@ -591,14 +591,14 @@ void a_freeze_goes_with_its_task_across_a_switch_in_the_handler()
 	r.enable(0, 0, kCallStack);
 	constexpr u64 kTaskA = 0xffff888000001000ull, kTaskB = 0xffff888000002000ull;
 	/* Task A: f1 -> f2 -> f3, spinning in f3. */
-	const Block *a1 = r.b(K, K + 0x10, kCall);		/* to K + 0x215 */
-	const Block *a2 = r.b(K + 0x215, K + 0x220, kCall);	/* to K + 0x425 */
-	const Block *a3 = r.b(K + 0x425, K + 0x430, kCall);	/* to K + 0x635 */
+	const Block *a1 = r.b(K, K + 0x10, kCall);	    /* to K + 0x215 */
+	const Block *a2 = r.b(K + 0x215, K + 0x220, kCall); /* to K + 0x425 */
+	const Block *a3 = r.b(K + 0x425, K + 0x430, kCall); /* to K + 0x635 */
 	const Block *spin = r.b(K + 0x635, K + 0x640, kMov);
 	/* The timer's handler calls the sampling path, which returns, then the preemption path. */
 	const Block *timer = r.b(kTimerEntry, kTimerEntry + 0x8, kCall); /* to +0x20d */
 	const Block *tick = r.b(kTimerEntry + 0x20d, kTimerEntry + 0x210, kRet);
-	const Block *exit = r.b(kTimerEntry + 0xd, kTimerEntry + 0x18, kCall); /* to +0x21d */
+	const Block *exit = r.b(kTimerEntry + 0xd, kTimerEntry + 0x18, kCall);	     /* to +0x21d */
 	const Block *preempt = r.b(kTimerEntry + 0x21d, kTimerEntry + 0x230, kCall); /* +0x435 */
 	const Block *sched = r.b(kTimerEntry + 0x435, kTimerEntry + 0x440, kMov);
 	r.run(0, {a1, a2, a3, spin, timer});
@@ -658,6 +658,54 @@ void a_freeze_goes_with_its_task_across_a_switch_in_the_handler()
 	r.run(0, {f3ret, f2rest});
 	s = r.save(0);
 	EXPECT(s.size() == 2 && s[0].from == K + 0x220);
+}
+
+/*
+ * An interrupt inside the handler of a sampled one (a softirq runs with
+ * interrupts on; the task came back frozen and enables them): its own
+ * Sample tells the branch its interrupted block ended with, here a ret
+ * of the handler. That branch retired while the older Sample's freeze
+ * held, so it records nothing, and the freeze lasts until the older
+ * entry's IRET, not the newer one's: the interrupted code's calls stay.
+ */
+void a_nested_sample_keeps_the_older_freeze()
+{
+	Rig r;
+	r.vectors();
+	r.enable(0, 0, kCallStack);
+	const Block *a1 = r.b(K, K + 0x10, kCall);	    /* to K + 0x215 */
+	const Block *a2 = r.b(K + 0x215, K + 0x220, kCall); /* to K + 0x425 */
+	const Block *spin = r.b(K + 0x425, K + 0x430, kMov);
+	/* The entry calls the handler, which calls a function that returns. */
+	const Block *timer = r.b(kTimerEntry, kTimerEntry + 0x8, kCall);	/* to +0x20d */
+	const Block *hf = r.b(kTimerEntry + 0x20d, kTimerEntry + 0x210, kCall); /* to +0x415 */
+	const Block *g = r.b(kTimerEntry + 0x415, kTimerEntry + 0x420, kRet);	/* to +0x215 */
+	const Block *nmi = r.b(kNmiEntry, kNmiEntry + 0x8, kCall);		/* to +0x20d */
+	const Block *nh = r.b(kNmiEntry + 0x20d, kNmiEntry + 0x210, kRet);	/* to +0xd */
+	const Block *nret = r.b(kNmiEntry + 0xd, kNmiEntry + 0x18, kIretq);
+	const Block *hr = r.b(kTimerEntry + 0x215, kTimerEntry + 0x220, kRet); /* to +0xd */
+	const Block *hret = r.b(kTimerEntry + 0xd, kTimerEntry + 0x18, kIretq);
+	const Block *back = r.b(K + 0x433, K + 0x440, kMov);
+	r.run(0, {a1, a2, spin, timer, hf});
+	r.ctl(0).ip = K + 0x433;
+	auto s = r.save(0, 0, hw::Cmd::Sample);
+	EXPECT(s.size() == 2 && s[0].from == K + 0x220);
+	/* Frozen: the handler's call and ret; then the nested entry, after that ret. */
+	r.run(0, {g, nmi});
+	EXPECT(r.m.pending(0) == 2);
+	r.ctl(0).ip = kTimerEntry + 0x215;
+	s = r.save(0, 0, hw::Cmd::Sample);
+	EXPECT(s.size() == 2 && s[0].from == K + 0x220 && s[1].from == K + 0x10);
+	/* The nested entry ends; the older freeze holds until the handler's own IRET. */
+	r.run(0, {nh, nret, hr});
+	EXPECT(r.m.pending(0) == 1);
+	s = r.save(0);
+	EXPECT(s.size() == 2 && s[0].from == K + 0x220);
+	r.run(0, {hret, back});
+	EXPECT(r.m.pending(0) == 0);
+	s = r.save(0);
+	EXPECT(s.size() == 2 && s[0].from == K + 0x220 && s[1].from == K + 0x10);
+	EXPECT(r.m.counters(0).unresolved == 0);
 }
 
 void iret_to_self_ends_no_entry()
@@ -1049,6 +1097,7 @@ const Case kCases[] = {
 	CASE(context_switch_moves_pending_entries_with_the_task),
 	CASE(call_stack_mode_keeps_no_frame_of_the_handler_or_the_interrupted_ret),
 	CASE(a_freeze_goes_with_its_task_across_a_switch_in_the_handler),
+	CASE(a_nested_sample_keeps_the_older_freeze),
 	CASE(iret_to_self_ends_no_entry),
 	CASE(return_to_user_mode_drops_stale_entries),
 	CASE(disabling_every_unit_drops_the_pending_entries),
