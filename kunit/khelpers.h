@@ -84,6 +84,8 @@ void lbrctx_bench_k1_floor_stop(u64 *entries, u64 *exits) LBRCTX_NOEXCEPT;
 u64 lbrctx_bench_k1_call(int which, u64 v) LBRCTX_NOEXCEPT;
 int lbrctx_bench_k1(u32 calls, u32 rounds) LBRCTX_NOEXCEPT;
 void lbrctx_bench_u1_stop(void) LBRCTX_NOEXCEPT;
+/* The user source's handler lookup over lbrctx's uprobe set (kunit/bench_ulookup.cpp). */
+int lbrctx_bench_ulookup(void) LBRCTX_NOEXCEPT;
 void lbrctx_kt_branch_entry(const u64 *words, struct lbrctx_kt_brentry *out) LBRCTX_NOEXCEPT;
 #ifdef __cplusplus
 }

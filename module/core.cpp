@@ -153,22 +153,25 @@ void show_pmu(void *seq)
 	hw::Stats h = hw::the_driver().stats();
 	Source &src = the_source();
 	UserSource::Stats u = the_user_source().stats();
-	lbrctx_shim_seq_printf(seq,
-			       "events %llu\nrecords %llu\nsaves %llu\nrestores %llu\nresets %llu\n"
-			       "samples %llu\ndropped %llu\nprobes_registered %u\nprobe_users %u\n"
-			       "probe_missed %llu\nsave_restore %d\nunits %llu\nparked %llu\n"
-			       "rotations %llu\nunsaved %llu\nuprobes %u\nuprobes_registered %u\n"
-			       "uprobe_users %u\nuprobe_entries %llu\nuprobe_returns %llu\n"
-			       "uprobe_unreadable %llu\nuprobe_refilters %llu\nunwound %llu\n"
-			       "pending_calls %llu\nsource %s\nhw_present %d\nhw_commands %llu\n"
-			       "hw_refused %llu\nhw_bad %llu\n",
-			       s.events, s.records, s.saves, s.restores, s.resets, s.samples,
-			       s.dropped, src.registered(), src.users(), src.missed(),
-			       lbrctx_param_save_restore(), s.units, s.parked, s.rotations,
-			       s.unsaved, u.probes, u.registered, u.users, u.entries, u.returns,
-			       u.unreadable, u.refilters, s.unwound, s.pending_calls,
-			       pmu::the_pmu().source() == pmu::SourceKind::Hw ? "hw" : "probes",
-			       hw::the_driver().present(), h.commands, h.refused, h.bad);
+	lbrctx_shim_seq_printf(
+		seq,
+		"events %llu\nrecords %llu\nsaves %llu\nrestores %llu\nresets %llu\n"
+		"samples %llu\ndropped %llu\nprobes_registered %u\nprobe_users %u\n"
+		"probe_missed %llu\nsave_restore %d\nunits %llu\nparked %llu\n"
+		"rotations %llu\nunsaved %llu\nuprobes %u\nuprobes_registered %u\n"
+		"uprobe_users %u\nuprobe_entries %llu\nuprobe_returns %llu\n"
+		"uprobe_unreadable %llu\nuprobe_refilters %llu\nuprobe_tailcalls %llu\n"
+		"uprobe_unknown_callers %llu\nuprobes_bytes %llu\nuprobes_text_bytes %llu\n"
+		"uprobe_size %u\nunwound %llu\n"
+		"pending_calls %llu\nsource %s\nhw_present %d\nhw_commands %llu\n"
+		"hw_refused %llu\nhw_bad %llu\n",
+		s.events, s.records, s.saves, s.restores, s.resets, s.samples, s.dropped,
+		src.registered(), src.users(), src.missed(), lbrctx_param_save_restore(), s.units,
+		s.parked, s.rotations, s.unsaved, u.probes, u.registered, u.users, u.entries,
+		u.returns, u.unreadable, u.refilters, u.tailcalls, u.unknown, u.bytes, u.text,
+		u.probe_size, s.unwound, s.pending_calls,
+		pmu::the_pmu().source() == pmu::SourceKind::Hw ? "hw" : "probes",
+		hw::the_driver().present(), h.commands, h.refused, h.bad);
 }
 
 } // namespace
@@ -220,12 +223,17 @@ extern "C" void lbrctx_debugfs_show(u32 id, void *seq) noexcept
 	}
 }
 
-/* debugfs write, with the user's bytes copied and NUL-terminated: task context, may sleep. */
-extern "C" int lbrctx_debugfs_write(u32 id, const char *buf) noexcept
+/*
+ * debugfs write of @n bytes, copied and NUL-terminated into @buf (null
+ * when @n is LBRCTX_DEBUGFS_WRITE_MAX or more: refused for its length).
+ * Every refusal logs its line. Task context, may sleep.
+ */
+extern "C" int lbrctx_debugfs_write(u32 id, const char *buf, size_t n) noexcept
 {
 	if (id == kProbesFile)
-		return the_source().install(buf).error();
+		return the_source().install(buf, n).error();
 	if (id == kUprobesFile)
-		return the_user_source().install(buf).error();
+		return the_user_source().install(buf, n).error();
+	lbrctx_refusal("debugfs file %u takes no writes\n", id);
 	return -LBRCTX_K_EINVAL;
 }

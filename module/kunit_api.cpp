@@ -79,6 +79,15 @@ extern "C" u32 lbrctx_kunit_uprobes_count(void) noexcept
 	return the_user_source().stats().probes;
 }
 
+/*
+ * The handlers' lookup (UserSource::current()), as a handler makes it:
+ * the caller makes sure no uprobes write replaces the set meanwhile.
+ */
+extern "C" bool lbrctx_kunit_uprobes_current(u32 id) noexcept
+{
+	return the_user_source().current(id);
+}
+
 extern "C" u32 lbrctx_kunit_task_refs(void *task) noexcept
 {
 	k::RcuReadGuard rcu;

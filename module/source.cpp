@@ -194,6 +194,16 @@ Result<void> Source::register_locked()
 	return err::noent();
 }
 
+/* A debugfs write of @len bytes (@spec is null when it was too long to copy). */
+Result<void> Source::install(const char *spec, size_t len)
+{
+	if (len >= kSpecMax || !spec) {
+		lbrctx_refusal("probes: at most %zu characters\n", kSpecMax - 1);
+		return err::too_big();
+	}
+	return install(spec);
+}
+
 Result<void> Source::install(const char *spec)
 {
 	Patterns fresh;

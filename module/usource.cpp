@@ -6,7 +6,12 @@
  * decoding the bytes before the return address with include/lbrctx/x86.h,
  * the decoder the kernel source and the plugin use; where no call ends
  * there, the byte before the return address), TO = the probed
- * function's entry, CPL 3. A return record is
+ * function's entry, CPL 3. A function entered by a tail call (a jmp) from
+ * a probed function finds the uretprobe trampoline as its return address:
+ * its FROM comes from the return address the kernel keeps for that frame
+ * (the task's return instance), the call that entered the tail caller.
+ * A call whose call site cannot be read is not recorded (docs/PMU.md).
+ * A return record is
  * FROM = the function, TO = the return address. Each record keeps its
  * frame's return-address slot, so that the unit can drop the calls whose
  * frames a longjmp, an exception or uretprobes' nesting limit (64) left
@@ -52,6 +57,24 @@ Call classify(u64 ret, u64 ip, const u8 *b, u32 n)
 		cs.kind != x86::Kind::None};
 }
 
+/*
+ * The call that returns to @ret, into @ip, from the 8 bytes before @ret in
+ * user memory (or those on @ret's page, for a call at a mapping's start).
+ * Task context, may fault. @readable: some bytes could be read.
+ */
+Call call_to(u64 ret, u64 ip, bool &readable)
+{
+	u8 b[8];
+	u32 n = sizeof(b);
+	if (!lbrctx_shim_read_user(b, ret - n, n)) {
+		n = (ret & 0xfff) < n ? static_cast<u32>(ret & 0xfff) : 0;
+		if (n && !lbrctx_shim_read_user(b + sizeof(b) - n, ret - n, n))
+			n = 0;
+	}
+	readable = n != 0;
+	return classify(ret, ip, b + sizeof(b) - n, n);
+}
+
 } // namespace
 
 UserSource &the_user_source()
@@ -62,13 +85,15 @@ UserSource &the_user_source()
 /* LazyProbes: mutex held; sleeps. A probe that fails to register is logged and left out. */
 Result<void> UserSource::register_locked()
 {
-	Set &s = m_sets[m_live];
+	if (!m_live)
+		return {};
+	Set &s = *m_live;
 	for (u32 i = 0; i < s.n; i++) {
 		Probe &p = s.probes[i];
 		if (p.registered)
 			continue;
-		int ret = lbrctx_shim_uprobe_register(p.consumer[p.cur].get(), p.inode, p.offset,
-						      consumer_id(i, p.cur));
+		int ret = lbrctx_shim_uprobe_register(p.consumer[s.cur[i]].get(), p.inode, p.offset,
+						      consumer_id(i, s.cur[i]));
 		if (ret)
 			lbrctx_info("uprobes: %s %#llx %s not probed (%d)\n", p.path, p.offset,
 				    p.name, ret);
@@ -80,12 +105,14 @@ Result<void> UserSource::register_locked()
 /* LazyProbes: mutex held; sleeps until no handler of the set runs. */
 void UserSource::unregister_locked()
 {
-	Set &s = m_sets[m_live];
+	if (!m_live)
+		return;
+	Set &s = *m_live;
 	bool any = false;
 	for (u32 i = 0; i < s.n; i++) {
 		if (!s.probes[i].registered)
 			continue;
-		lbrctx_shim_uprobe_unregister(s.probes[i].consumer[s.probes[i].cur].get());
+		lbrctx_shim_uprobe_unregister(s.probes[i].consumer[s.cur[i]].get());
 		s.probes[i].registered = false;
 		any = true;
 	}
@@ -104,15 +131,15 @@ void UserSource::unregister_locked()
 void UserSource::refilter()
 {
 	k::Guard<k::Mutex> m(m_mutex);
-	if (!m_users)
+	if (!m_users || !m_live)
 		return; /* the next get() registers with the filter as it is */
-	Set &s = m_sets[m_live];
+	Set &s = *m_live;
 	bool any = false;
 	for (u32 i = 0; i < s.n; i++) {
 		Probe &p = s.probes[i];
 		if (!p.registered)
 			continue;
-		u8 next = static_cast<u8>(1 - p.cur);
+		u8 next = static_cast<u8>(1 - s.cur[i]);
 		int ret = lbrctx_shim_uprobe_register(p.consumer[next].get(), p.inode, p.offset,
 						      consumer_id(i, next));
 		if (ret) {
@@ -120,7 +147,7 @@ void UserSource::refilter()
 				    p.name, ret);
 			continue;
 		}
-		__atomic_store_n(&p.cur, next, __ATOMIC_RELEASE);
+		__atomic_store_n(&s.cur[i], next, __ATOMIC_RELEASE);
 		lbrctx_shim_uprobe_unregister(p.consumer[1 - next].get());
 		any = true;
 	}
@@ -129,12 +156,16 @@ void UserSource::refilter()
 	m_refilters.add(1);
 }
 
-/* A handler's @id: is its consumer the probe's current one? Any context. */
+/*
+ * A handler's @id: is its consumer the probe's current one? Any context.
+ * The live set stays while its probes can run handlers: install() and
+ * exit() free a set after unregistering its probes and waiting for them.
+ */
 bool UserSource::current(u32 id)
 {
-	const Set &s = m_sets[__atomic_load_n(&m_live, __ATOMIC_ACQUIRE)];
+	const Set *s = __atomic_load_n(&m_live, __ATOMIC_ACQUIRE);
 	u32 i = id >> 1;
-	return i < s.n && __atomic_load_n(&s.probes[i].cur, __ATOMIC_ACQUIRE) == (id & 1);
+	return s && i < s->n && __atomic_load_n(&s->cur[i], __ATOMIC_ACQUIRE) == (id & 1);
 }
 
 Result<void> UserSource::init(const char *spec)
@@ -160,30 +191,35 @@ void UserSource::exit()
 	k::Guard<k::Mutex> m(m_mutex);
 	LBRCTX_WARN_ON(m_users);
 	unregister_locked();
-	release(m_sets[0]);
-	release(m_sets[1]);
+	free_set(exchange(m_live, nullptr));
 	m_ready = false;
 }
 
 bool UserSource::configured()
 {
 	k::Guard<k::Mutex> m(m_mutex);
-	return m_sets[m_live].n != 0;
+	return m_live && m_live->n != 0;
 }
 
 UserSource::Stats UserSource::stats()
 {
 	k::Guard<k::Mutex> m(m_mutex);
 	Stats st{};
-	Set &s = m_sets[m_live];
-	st.probes = s.n;
-	for (u32 i = 0; i < s.n; i++)
-		st.registered += s.probes[i].registered;
+	if (const Set *s = m_live) {
+		st.probes = s->n;
+		for (u32 i = 0; i < s->n; i++)
+			st.registered += s->probes[i].registered;
+		st.bytes = s->bytes;
+		st.text = s->text_size;
+	}
 	st.users = m_users;
 	st.entries = m_entries.load();
 	st.returns = m_returns.load();
 	st.unreadable = m_unreadable.load();
 	st.refilters = m_refilters.load();
+	st.tailcalls = m_tailcalls.load();
+	st.unknown = m_unknown.load();
+	st.probe_size = sizeof(Probe) + 1;
 	return st;
 }
 
@@ -255,9 +291,24 @@ void UserSource::on_entry(u32 id, u64 ip, u64 sp)
 		m_unreadable.add(1);
 		return;
 	}
-	u8 b[8];
-	u32 n = lbrctx_shim_read_user(b, ret - sizeof(b), sizeof(b)) ? sizeof(b) : 0;
-	Call c = classify(ret, ip, b, n);
+	bool readable;
+	Call c = call_to(ret, ip, readable);
+	/*
+	 * No call ends at the return address, and the slot is a frame a
+	 * probed function's uretprobe took: a tail call, and the slot holds
+	 * the trampoline. The call is the one that entered the frame's first
+	 * function, to the return address the kernel kept.
+	 */
+	u64 kept, callee;
+	if (!c.known && lbrctx_shim_uretprobe_frame(sp, &kept, &callee) && kept != ret) {
+		c = call_to(kept, callee, readable);
+		m_tailcalls.add(1);
+	}
+	/* Nothing to decode: no made-up FROM (ret - 1 might be in no mapping). */
+	if (!readable) {
+		m_unknown.add(1);
+		return;
+	}
 	pmu::the_pmu().record_here({c.from, ip, c.type, true, lbrctx_shim_local_clock(), sp});
 }
 

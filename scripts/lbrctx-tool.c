@@ -11,7 +11,8 @@
  *                                   privilege); one "ok NAME" or
  *                                   "FAIL NAME: why" line per row
  *   lbrctx-tool open SPEC...        open one event, print the errno name
- *   lbrctx-tool hold SECONDS SPEC   open an event, hold it, print its count
+ *   lbrctx-tool hold SECONDS SPEC   open an event (print the time it took),
+ *                                   hold it, print its count
  *   lbrctx-tool storm SECONDS N MIN thread and fork churn, N threads a batch,
  *                                   at least MIN threads
  *   lbrctx-tool openclose SECONDS   open and close per-process and
@@ -28,8 +29,11 @@
  *   lbrctx-tool reads N             N one-byte reads of /dev/zero
  *   lbrctx-tool pairs WORK LONGWORK events of different configurations at
  *                                   once (see cmd_pairs)
- *   lbrctx-tool write PATH TEXT     write TEXT ("\n" for newlines) to PATH
- *                                   in one write(); print the errno name
+ *   lbrctx-tool write PATH TEXT     write TEXT ("\n" for newlines; @FILE:
+ *                                   FILE's bytes as they are) to PATH in
+ *                                   one write(); print the errno name
+ *   lbrctx-tool writetime PATH FILE the same with FILE's bytes; print the
+ *                                   errno name and the write()'s time (ns=)
  *
  * A SPEC is a list of key=value words, for example
  *   type=lbrctx config=0x100 period=100000 sample=branch_stack branch=any
@@ -435,23 +439,27 @@ static int cmd_open(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
-/* hold SECONDS SPEC: open, wait, print "count N" (read() of the event). */
+/*
+ * hold SECONDS SPEC: open, print "opened ns=N" (the open's time), wait,
+ * print "count N" (read() of the event).
+ */
 static int cmd_hold(int argc, char **argv)
 {
 	struct spec s;
 	int fd = -1, leader = -1, err;
 	pid_t child = 0;
 	unsigned long long c0 = 0, c1 = 0;
-	double secs = atof(argv[0]);
+	double secs = atof(argv[0]), t0;
 
 	if (parse_spec(argc - 1, argv + 1, &s))
 		return 2;
+	t0 = now_ns();
 	err = open_spec(&s, &fd, &leader, &child);
 	if (err) {
 		printf("%s\n", errname(err));
 		return 1;
 	}
-	printf("opened\n");
+	printf("opened ns=%.0f\n", now_ns() - t0);
 	fflush(stdout);
 	if (read(fd, &c0, sizeof(c0)) != sizeof(c0))
 		return 1;
@@ -827,33 +835,96 @@ static int cmd_p1two(int rounds, long n)
 	return 0;
 }
 
+/* The bytes of @path, NUL-terminated, and their count in *@n; NULL on failure. */
+static char *read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long len;
+
+	if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+		buf = malloc(len + 1);
+		if (buf && fread(buf, 1, len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		} else if (buf) {
+			buf[len] = 0;
+			*n = len;
+		}
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* One write() of @n bytes of @buf to @path: 0 or the errno; its time in *@ns. */
+static int write_once(const char *path, const char *buf, size_t n, double *ns)
+{
+	int fd = open(path, O_WRONLY), e = 0;
+	double t0;
+
+	if (fd < 0)
+		return errno;
+	t0 = now_ns();
+	if (write(fd, buf, n) < 0)
+		e = errno;
+	*ns = now_ns() - t0;
+	close(fd);
+	return e;
+}
+
 /*
- * Write @text (with "\n" escapes for newlines) to @path in one write(),
- * as lbrctx's debugfs files take a set; print "ok" or the errno's name.
+ * Write @text (with "\n" escapes for newlines; "@FILE" for FILE's bytes)
+ * to @path in one write(), as lbrctx's debugfs files take a set; print
+ * "ok" or the errno's name.
  */
 static int cmd_write(const char *path, const char *text)
 {
 	size_t n = strlen(text), j = 0;
-	char *buf = malloc(n + 1);
-	int fd, e = 0;
+	char *buf;
+	double ns;
+	int e;
 
-	if (!buf)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		if (text[i] == '\\' && text[i + 1] == 'n') {
-			buf[j++] = '\n';
-			i++;
-		} else {
-			buf[j++] = text[i];
+	if (text[0] == '@') {
+		buf = read_file(text + 1, &j);
+		if (!buf) {
+			perror(text + 1);
+			return 1;
+		}
+	} else {
+		buf = malloc(n + 1);
+		if (!buf)
+			return 1;
+		for (size_t i = 0; i < n; i++) {
+			if (text[i] == '\\' && text[i + 1] == 'n') {
+				buf[j++] = '\n';
+				i++;
+			} else {
+				buf[j++] = text[i];
+			}
 		}
 	}
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, buf, j) < 0)
-		e = errno;
-	if (fd >= 0)
-		close(fd);
+	e = write_once(path, buf, j, &ns);
 	free(buf);
 	printf("%s\n", errname(e));
+	return 0;
+}
+
+/* writetime PATH FILE: FILE's bytes to PATH in one write(); "<errno name> ns=<time>". */
+static int cmd_writetime(const char *path, const char *file)
+{
+	size_t n = 0;
+	char *buf = read_file(file, &n);
+	double ns;
+	int e;
+
+	if (!buf) {
+		perror(file);
+		return 1;
+	}
+	e = write_once(path, buf, n, &ns);
+	free(buf);
+	printf("%s ns=%.0f\n", errname(e), ns);
 	return 0;
 }
 
@@ -1174,6 +1245,8 @@ int main(int argc, char **argv)
 		return cmd_reads(atol(argv[2]));
 	if (!strcmp(argv[1], "write") && argc == 4)
 		return cmd_write(argv[2], argv[3]);
+	if (!strcmp(argv[1], "writetime") && argc == 4)
+		return cmd_writetime(argv[2], argv[3]);
 	if (!strcmp(argv[1], "pairs") && argc == 4)
 		return cmd_pairs(argv[2], argv[3]);
 usage:

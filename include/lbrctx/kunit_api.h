@@ -44,6 +44,8 @@ void lbrctx_kunit_probes_get(char *buf, size_t size) LBRCTX_NOEXCEPT;
 /* The user branch source's set, as a write of /sys/kernel/debug/lbrctx/uprobes; its size. */
 int lbrctx_kunit_uprobes_set(const char *spec) LBRCTX_NOEXCEPT;
 u32 lbrctx_kunit_uprobes_count(void) LBRCTX_NOEXCEPT;
+/* The user source's handler lookup: is @id (probe index << 1 | consumer) current? */
+bool lbrctx_kunit_uprobes_current(u32 id) LBRCTX_NOEXCEPT;
 /* @task's data in the product store: its references (0: none), its global one. */
 u32 lbrctx_kunit_task_refs(void *task) LBRCTX_NOEXCEPT;
 bool lbrctx_kunit_task_has_global(void *task) LBRCTX_NOEXCEPT;

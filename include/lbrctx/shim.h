@@ -112,6 +112,11 @@ void lbrctx_shim_cache_destroy(void *cache) LBRCTX_NOEXCEPT;
 void *lbrctx_shim_cache_zalloc(void *cache, enum lbrctx_gfp gfp) LBRCTX_NOEXCEPT;
 void lbrctx_shim_cache_free(void *cache, void *p) LBRCTX_NOEXCEPT;
 u32 lbrctx_shim_cache_object_size(void *cache) LBRCTX_NOEXCEPT;
+/* kvzalloc(): slab up to a page, vmalloc beyond; task context, may sleep; NULL when out of memory. */
+void *lbrctx_shim_kvzalloc(size_t size) LBRCTX_NOEXCEPT;
+void lbrctx_shim_kvfree(void *p) LBRCTX_NOEXCEPT;
+/* The bytes @p (@size asked of lbrctx_shim_kvzalloc()) took: its slab object, or whole pages. */
+size_t lbrctx_shim_kvsize(const void *p, size_t size) LBRCTX_NOEXCEPT;
 
 /* module/shim/sync.c: locks, RCU, refcount_t, interrupts. */
 void lbrctx_shim_spin_lock_init(void *lock, const char *name, void *key) LBRCTX_NOEXCEPT;
@@ -186,7 +191,13 @@ void lbrctx_shim_tracepoint_unregister(void *tp, enum lbrctx_tp_probe probe,
 				       void *data) LBRCTX_NOEXCEPT;
 void lbrctx_shim_tracepoint_synchronize(void) LBRCTX_NOEXCEPT;
 
-/* module/shim/debugfs.c: files whose contents the C++ makes (lbrctx_debugfs_*). */
+/*
+ * module/shim/debugfs.c: files whose contents the C++ makes (lbrctx_debugfs_*).
+ * A write of LBRCTX_DEBUGFS_WRITE_MAX bytes or more (the largest text a
+ * file takes: a user probe set's, UserSource::kSpecMax) is not copied: it
+ * reaches lbrctx_debugfs_write() with its length and no bytes, to be refused.
+ */
+#define LBRCTX_DEBUGFS_WRITE_MAX (4u << 20)
 void *lbrctx_shim_debugfs_dir(const char *name, void *parent) LBRCTX_NOEXCEPT;
 void lbrctx_shim_debugfs_file(const char *name, void *dir, bool writable, u32 id) LBRCTX_NOEXCEPT;
 void lbrctx_shim_debugfs_remove(void *dir) LBRCTX_NOEXCEPT;
@@ -268,6 +279,15 @@ int lbrctx_shim_uprobe_register(void *u, void *inode, u64 offset, u32 id) LBRCTX
 void lbrctx_shim_uprobe_unregister(void *u) LBRCTX_NOEXCEPT;
 /* After unregistering: no handler runs past it. */
 void lbrctx_shim_uprobe_sync(void) LBRCTX_NOEXCEPT;
+/*
+ * In a uprobe handler, for the current task: the newest live uretprobe
+ * return instance whose return-address slot is @sp (the probed function
+ * was entered by a tail call from a probed function, whose uretprobe put
+ * its trampoline in the slot): the return address the kernel took from
+ * the slot (*@ret), and the function that call entered (*@func, the
+ * oldest instance of that slot). False when no instance has the slot.
+ */
+bool lbrctx_shim_uretprobe_frame(u64 sp, u64 *ret, u64 *func) LBRCTX_NOEXCEPT;
 /* A regular file, opened, whose pages uprobes can read; else NULL and @err. */
 void *lbrctx_shim_file_open(const char *path, int *err) LBRCTX_NOEXCEPT;
 /* The open file's inode, referenced; lbrctx_shim_inode_put() drops it. */
@@ -322,7 +342,7 @@ void lbrctx_save_restore_set(bool on) LBRCTX_NOEXCEPT;
 int lbrctx_core_init(void) LBRCTX_NOEXCEPT;				/* module/core.cpp */
 void lbrctx_core_exit(void) LBRCTX_NOEXCEPT;
 void lbrctx_debugfs_show(u32 id, void *seq) LBRCTX_NOEXCEPT;
-int lbrctx_debugfs_write(u32 id, const char *buf) LBRCTX_NOEXCEPT;
+int lbrctx_debugfs_write(u32 id, const char *buf, size_t n) LBRCTX_NOEXCEPT;
 void lbrctx_store_refill(void) LBRCTX_NOEXCEPT;
 void lbrctx_on_fork(void *data, void *child) LBRCTX_NOEXCEPT;		/* module/store.cpp */
 void lbrctx_on_exit(void *data, void *task) LBRCTX_NOEXCEPT;

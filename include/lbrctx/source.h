@@ -21,6 +21,7 @@ public:
 	void exit();
 	/* Replace the probe set (debugfs); re-registers when probes are live. Task context. */
 	Result<void> install(const char *spec);
+	Result<void> install(const char *spec, size_t len);
 	/* The current set, for debugfs, and as a string. */
 	void show(void *seq);
 	void spec(char *buf, size_t size);

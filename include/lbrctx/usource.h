@@ -17,10 +17,16 @@ namespace lbrctx {
 
 class UserSource : public LazyProbes<UserSource> {
 public:
-	/* Probes at most: one consumer each, all registered while events need them. */
-	static constexpr u32 kMaxProbes = 64;
-	/* A set's text at most, in bytes (a write of more is -E2BIG). */
-	static constexpr size_t kSpecMax = 16384;
+	/*
+	 * Probes at most, over any number of files (-ENOSPC beyond): one
+	 * consumer each, all registered while events need them. A set is
+	 * allocated to the size of what was written (kvmalloc).
+	 */
+	static constexpr u32 kMaxProbes = 16384;
+	/* A set's text at most, in bytes (a write of this many or more is -E2BIG). */
+	static constexpr size_t kSpecMax = 4u << 20;
+	static_assert(kSpecMax == LBRCTX_DEBUGFS_WRITE_MAX,
+		      "the debugfs file copies the longest set");
 	/* Monitored address spaces the filter remembers (per-task events). */
 	static constexpr u32 kMaxMms = 64;
 
@@ -32,6 +38,11 @@ public:
 		u64 returns;	/* ret_handler runs */
 		u64 unreadable; /* entries whose return address could not be read */
 		u64 refilters;	/* registered probes re-applied for a wider filter */
+		u64 tailcalls;	/* entries by a tail call: the kernel's return address taken */
+		u64 unknown;	/* entries whose call site could not be read: not recorded */
+		u64 bytes;	/* the set's memory, as the allocator took it */
+		u64 text;	/* of which its text */
+		u32 probe_size; /* bytes a probe takes besides its text */
 	};
 
 	constexpr UserSource() = default;
@@ -41,10 +52,12 @@ public:
 	/* Module exit, after the PMU is gone: unregister, wait for handlers, drop the files. */
 	void exit();
 	/*
-	 * Replace the set with @spec's lines, all or none: each refusal is
-	 * one rate-limited line and its errno (docs/PMU.md). Re-registers
-	 * when probes are live. Task context, sleeps.
+	 * Replace the set with the lines of @spec (@len bytes; null when
+	 * @len is kSpecMax or more, which is refused), all or none: each
+	 * refusal is one rate-limited line and its errno (docs/PMU.md).
+	 * Re-registers when probes are live. Task context, sleeps.
 	 */
+	Result<void> install(const char *spec, size_t len);
 	Result<void> install(const char *spec);
 	void show(void *seq);
 	bool configured();
@@ -69,6 +82,11 @@ public:
 	bool filter(void *mm);
 	/* A sample at a probed entry whose uprobe has not run: the call it will record. */
 	bool pending_call(u64 ip, u64 sp, lbr::Branch &out);
+	/*
+	 * The handlers' lookup: is @id's consumer its probe's current one?
+	 * An index, O(1) in the set's size. Any context.
+	 */
+	bool current(u32 id);
 
 private:
 	bool watch_mm(void *mm);
@@ -79,30 +97,54 @@ private:
 	 * (refilter() flips between them).
 	 */
 	static constexpr u32 consumer_id(u32 i, u8 which) { return i << 1 | which; }
-	bool current(u32 id);
 
 	struct Probe {
 		KernelStorage<LBRCTX_K_SIZEOF_UPROBE, 8> consumer[2];
-		u8 cur;	     /* the consumer registered */
 		/*
 		 * The probed file's inode, referenced while in the set, and
-		 * dropped by release(): a raw reference, as the set lives in a
-		 * module-lifetime global, and a global's destructor is what a
-		 * module must not have (.fini_array; docs/ARCHITECTURE.md).
+		 * dropped when the set is freed: a raw reference, as the set
+		 * hangs off a module-lifetime global, and a global's destructor
+		 * is what a module must not have (.fini_array; docs/ARCHITECTURE.md).
 		 */
 		void *inode;
 		u64 offset;
-		const char *path; /* in the set's text */
+		const char *path; /* in the set's text; consecutive lines of one file share it */
 		const char *name;
 		bool registered;
 	};
+	/*
+	 * A set: one allocation (kvmalloc) sized by what was written: this
+	 * header, the probes, the consumer each has registered (cur, a byte
+	 * a probe: the handlers' lookup reads nothing else of the set), and
+	 * the text the probes' strings point into.
+	 */
 	struct Set {
-		char text[kSpecMax];
-		Probe probes[kMaxProbes];
 		u32 n;
+		Probe *probes;
+		u8 *cur;
+		char *text;
+		size_t text_size;
+		size_t bytes; /* as the allocator took them */
 	};
-	Result<void> parse(const char *spec, Set &set);
-	Result<void> check_file(Probe &p);
+	static void free_set(Set *set);
+	/* A set of its own, freed with its files' references when the handle goes. */
+	class OwnedSet {
+	public:
+		explicit OwnedSet(Set *s = nullptr) : m_set(s) {}
+		OwnedSet(OwnedSet &&o) : m_set(exchange(o.m_set, nullptr)) {}
+		OwnedSet(const OwnedSet &) = delete;
+		OwnedSet &operator=(const OwnedSet &) = delete;
+		~OwnedSet() { free_set(m_set); }
+		Set *get() const { return m_set; }
+		Set *release() { return exchange(m_set, nullptr); }
+
+	private:
+		Set *m_set;
+	};
+	static OwnedSet alloc_set(u32 n, size_t text);
+	Result<OwnedSet> parse(const char *spec);
+	Result<void> check_files(Set &set);
+	Result<void> check_twice(const Set &set);
 
 public:
 	/*
@@ -113,10 +155,7 @@ public:
 				      const char *name);
 
 private:
-	void release(Set &set);
-
-	Set m_sets[2]{}; /* the live set and the one being installed */
-	u32 m_live = 0;
+	Set *m_live = nullptr; /* the handlers load it (acquire) */
 	bool m_ready = false;
 	/* The filter's monitored address spaces, and how many events watch each. */
 	struct Watched {
@@ -129,6 +168,8 @@ private:
 	Atomic<u64> m_returns{0};
 	Atomic<u64> m_unreadable{0};
 	Atomic<u64> m_refilters{0};
+	Atomic<u64> m_tailcalls{0};
+	Atomic<u64> m_unknown{0};
 };
 
 /* An address space the user source's filter watches, until the handle goes. */

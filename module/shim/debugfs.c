@@ -5,13 +5,12 @@
  * which it is.
  */
 #include <linux/debugfs.h>
+#include <linux/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <lbrctx/shim.h>
-
-/* A write is a set of settings: the uprobes set (UserSource::kSpecMax) is the largest. */
-#define LBRCTX_WRITE_MAX (16 * 1024)
 
 static int lbrctx_file_show(struct seq_file *m, void *v)
 {
@@ -24,20 +23,34 @@ static int lbrctx_file_open(struct inode *inode, struct file *f)
 	return single_open(f, lbrctx_file_show, inode->i_private);
 }
 
+/*
+ * A write is a whole setting, in one write(): its bytes, NUL-terminated,
+ * go to the C++, which logs and returns any refusal. A write of
+ * LBRCTX_DEBUGFS_WRITE_MAX bytes or more is not copied: the C++ gets its
+ * length alone and refuses it (-E2BIG) with its own line. One that cannot
+ * be copied is logged here.
+ */
 static ssize_t lbrctx_file_write(struct file *f, const char __user *ubuf, size_t n,
 				 loff_t *pos)
 {
 	struct seq_file *m = f->private_data;
+	u32 id = (u32)(unsigned long)m->private;
 	char *buf;
 	int ret;
 
-	if (n >= LBRCTX_WRITE_MAX)
-		return -E2BIG;
-	buf = memdup_user_nul(ubuf, n);
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
-	ret = lbrctx_debugfs_write((u32)(unsigned long)m->private, buf);
-	kfree(buf);
+	if (n >= LBRCTX_DEBUGFS_WRITE_MAX)
+		return lbrctx_debugfs_write(id, NULL, n) ?: -E2BIG;
+	buf = kvmalloc(n + 1, GFP_KERNEL);
+	ret = !buf ? -ENOMEM : copy_from_user(buf, ubuf, n) ? -EFAULT : 0;
+	if (ret) {
+		lbrctx_shim_log(LBRCTX_LOG_INFO, true, "%pD: a write of %zu bytes not copied (%d)\n",
+				f, n, ret);
+		kvfree(buf);
+		return ret;
+	}
+	buf[n] = 0;
+	ret = lbrctx_debugfs_write(id, buf, n);
+	kvfree(buf);
 	return ret ? ret : n;
 }
 

@@ -2,8 +2,11 @@
 /*
  * Slab wrappers. kmem_cache_create() is a _Generic macro from 6.12 on, which
  * C++ cannot call; the C++ reaches the allocator through these functions.
+ * And kvmalloc, for memory sized by what a user wrote (the user probe set).
  */
+#include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/version.h>
 #include <lbrctx/shim.h>
 
@@ -51,4 +54,32 @@ void lbrctx_shim_cache_free(void *cache, void *p)
 u32 lbrctx_shim_cache_object_size(void *cache)
 {
 	return kmem_cache_size(cache);
+}
+
+/*
+ * Task context, may sleep: zeroed memory, kvzalloc()'s two allocators
+ * chosen by size. Past a page, vmalloc at once: kvzalloc() tries kmalloc
+ * first, which takes the next power of two of pages when it succeeds (a
+ * 632 KiB set took 1 MiB); vmalloc takes whole pages.
+ */
+void *lbrctx_shim_kvzalloc(size_t size)
+{
+	if (size > PAGE_SIZE)
+		return vzalloc(size);
+	return kvzalloc(size, GFP_KERNEL);
+}
+
+void lbrctx_shim_kvfree(void *p)
+{
+	kvfree(p);
+}
+
+/*
+ * What @p (@size bytes asked of lbrctx_shim_kvzalloc()) took: the slab
+ * object kmalloc rounds @size up to (not ksize(), which on KASAN kernels
+ * unpoisons the slack), or whole pages.
+ */
+size_t lbrctx_shim_kvsize(const void *p, size_t size)
+{
+	return is_vmalloc_addr(p) ? PAGE_ALIGN(size) : kmalloc_size_roundup(size);
 }

@@ -116,6 +116,32 @@ bool lbrctx_shim_uprobes_available(void)
 	return true;
 }
 
+/*
+ * In a uprobe handler (current, before the kernel's prepare_uretprobe()
+ * for this hit): the newest live return instance whose slot is @sp. The
+ * task's own list, which only the task changes (7.x frees instances after
+ * an RCU grace period, for readers of other tasks); instances below @sp
+ * are frames a longjmp left, which the kernel drops at its next hijack.
+ * Several instances share a slot when functions tail-call each other: each
+ * keeps the first one's return address, and the oldest is the called one.
+ */
+bool lbrctx_shim_uretprobe_frame(u64 sp, u64 *ret, u64 *func)
+{
+	struct uprobe_task *utask = current->utask;
+	struct return_instance *ri;
+
+	if (!utask)
+		return false;
+	for (ri = utask->return_instances; ri && ri->stack < sp; ri = ri->next)
+		;
+	if (!ri || ri->stack != sp)
+		return false;
+	*ret = ri->orig_ret_vaddr;
+	for (; ri && ri->stack == sp; ri = ri->next)
+		*func = ri->func;
+	return true;
+}
+
 #else
 
 int lbrctx_shim_uprobe_register(void *up, void *inode, u64 offset, u32 id)
@@ -132,6 +158,11 @@ void lbrctx_shim_uprobe_sync(void)
 }
 
 bool lbrctx_shim_uprobes_available(void)
+{
+	return false;
+}
+
+bool lbrctx_shim_uretprobe_frame(u64 sp, u64 *ret, u64 *func)
 {
 	return false;
 }
