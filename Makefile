@@ -3,8 +3,10 @@
 # lbrctx front end. Kbuild (the Kbuild file) does the building; this file
 # drives it and the test, demo and benchmark scripts.
 #
-#   make demo                         the seed-003 replica under perf, as a
-#                                     report and a picture (qemu guest, 7.x)
+#   make demo                         lbrctx on the QEMU plugin's LBR hardware
+#                                     under perf: seed 003's tchain and an
+#                                     unmodified perl, a report and two
+#                                     pictures (Debian's stock 6.12 image)
 #   make check                        every test on every kernel series
 #   make [KDIR=<built kernel tree>]   build lbrctx.ko and the test modules
 #   make install [KDIR=...]           install lbrctx.ko for KDIR's kernel
@@ -17,7 +19,7 @@
 #                                     dkms install, modprobe, the tests
 #   make deb                          the lbrctx-dkms Debian package
 #                                     (artifacts/deb), lintian-checked
-#   make bench                        benchmarks P1 to P5, in a guest
+#   make bench                        benchmarks (K, P, U, H), in guests
 #   make plugin                       the guest's LBR hardware, a QEMU TCG
 #                                     plugin (qemu/plugin/lbrctx-plugin.so)
 #   make plugin-test                  its model's host tests, also under
@@ -51,7 +53,10 @@ check:
 
 check-all:
 	@LBRCTX_DEBUG_SERIES="7.x 6.1 6.12" LBRCTX_STRESS_SERIES="6.1 6.12 7.x" \
-		LBRCTX_BUILD_RULES_SERIES="6.1 6.12 7.x" LBRCTX_DEBUG_E2E_USER=1 scripts/check.sh
+		LBRCTX_BUILD_RULES_SERIES="6.1 6.12 7.x" LBRCTX_DEBUG_E2E_USER=1 \
+		LBRCTX_HW_FULL_SERIES="6.1 6.12 7.x" LBRCTX_HW_RECORD_LBR_SERIES="6.1 6.12 7.x" \
+		LBRCTX_STOCK_SERIES="6.1 6.12 7.x" LBRCTX_STOCK_HW_SERIES=6.12 \
+		scripts/check.sh
 
 check-stock:
 	@scripts/stock.sh all 6.1 6.12 7.x
@@ -59,8 +64,9 @@ check-stock:
 stress:
 	@LBRCTX_SERIES=7.x LBRCTX_STRESS_SERIES=7.x LBRCTX_DEBUG_SERIES=7.x LBRCTX_STOCK_SERIES= LBRCTX_STRESS_LONG=1 LBRCTX_DKMS=0 scripts/check.sh
 
-# make demo SERIES=6.12 PROBES='vfs_*' WORKLOAD='...'
-export SERIES PROBES WORKLOAD
+# make demo [SERIES=6.1|6.12|7.x] [WORKLOAD='...']: SERIES boots that test
+# kernel instead of the stock image; WORKLOAD replaces perl in part 2.
+export SERIES WORKLOAD
 demo:
 	@scripts/demo.sh
 
@@ -83,7 +89,8 @@ PLUGIN_OUT ?= qemu/plugin
 PLUGIN_SRCS := qemu/plugin/lbrctx-plugin.cpp qemu/plugin/model.cpp
 PLUGIN_DEPS := qemu/plugin/model.cpp qemu/plugin/model.h \
 	$(addprefix include/lbrctx/,types.h xsave.h lbr.h x86.h hwlbr.h)
-PLUGIN_TESTS := qemu/plugin/tests/test_model qemu/plugin/tests/test_model-san
+PLUGIN_TESTS := qemu/plugin/tests/test_model qemu/plugin/tests/test_model-san \
+	qemu/plugin/tests/test_x86
 HOST_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -DLBRCTX_HOST -Iinclude -Iqemu/plugin
 
 plugin:
@@ -98,6 +105,13 @@ $(PLUGIN_OUT)/lbrctx-plugin.so: $(PLUGIN_SRCS) $(PLUGIN_DEPS) $(QEMU_PLUGIN_H)
 plugin-test: $(PLUGIN_TESTS)
 	qemu/plugin/tests/test_model
 	qemu/plugin/tests/test_model-san
+	qemu/plugin/tests/test_x86
+
+# The decoder the plugin uses (include/lbrctx/x86.h) against the table the
+# KUnit suite lbrctx_x86 checks in the guest (kunit/x86_table.h).
+qemu/plugin/tests/test_x86: qemu/plugin/tests/test_x86.cpp kunit/x86_table.h include/lbrctx/x86.h \
+		include/lbrctx/types.h
+	g++ $(HOST_CXXFLAGS) -Ikunit -O2 -o $@ $<
 
 qemu/plugin/tests/test_model: qemu/plugin/tests/test_model.cpp $(PLUGIN_DEPS)
 	g++ $(HOST_CXXFLAGS) -O2 -o $@ $< qemu/plugin/model.cpp

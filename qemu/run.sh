@@ -97,8 +97,21 @@ accel=${LBRCTX_QEMU_ACCEL:-tcg,thread=single}
 # with "-cpu max" (five-level): a KASAN wild-memory-access in
 # do_raw_spin_lock from an early interrupt during identify_cpu() on the 7.x
 # debug kernel, before any module was loaded.
+# -cx16: no CMPXCHG16B. QEMU 7.2's TCG (Debian 12's qemu-system-x86) has
+# helper_cmpxchg16b compute the flags it keeps from env->cc_op as last
+# stored, not the translator's current CC_OP (no gen_update_cc_op before
+# the helper; fixed in 8.0 by "target/i386: Inline cmpxchg16b"). When that
+# stale CC_OP is CC_OP_EFLAGS (the block began after an IRET, a POPF or a
+# failed cmpxchg16b) and an ADD precedes it in the block, RFLAGS becomes
+# the low half of the ADD's operand: an interrupt pushes it, IRET loads its
+# TF, IOPL, DF, and a cpu_exec exit copies all of it into env->eflags.
+# Debian's stock kernels inline exactly that (SLUB's fastpath with
+# SLAB_FREELIST_HARDENED: add; ...; cmpxchg16b %gs:(%rsi)): kernel #DB
+# WARNINGs, double faults. Without CX16 the kernel calls
+# this_cpu_cmpxchg16b_emu instead. LBRCTX_QEMU_CPU overrides the model.
+cpu=${LBRCTX_QEMU_CPU:-max,la57=off,-cx16}
 qargs=(-nographic -no-reboot -monitor none -serial "file:$out/console.log"
-	-accel "$accel" -cpu max,la57=off -smp "$smp" -m "$mem" -kernel "$kernel"
+	-accel "$accel" -cpu "$cpu" -smp "$smp" -m "$mem" -kernel "$kernel"
 	-fsdev "local,id=out,path=$out,security_model=none,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=out,mount_tag=lbrctx-out")
 if [ $lbr -ne 0 ]; then

@@ -22,9 +22,16 @@ SERIES=${LBRCTX_SERIES-6.1 6.12 7.x}
 DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x}
 # Debian's stock images, loaded with dkms install and modprobe (part of
 # make check-stock's suite: scripts/stock.sh, STOCK_SUITE=check):
-# bookworm's 6.1 (the kretprobe source: no test kernel runs it) and 6.12,
-# trixie-backports' 7.x.
-STOCK_SERIES=${LBRCTX_STOCK_SERIES-6.1 6.12 7.x}
+# bookworm's 6.1 (the kretprobe source: no test kernel runs it) in make
+# check; bookworm's 6.12 and trixie-backports' 7.x in make check-all.
+# STOCK_INSTALL_SERIES: stock guests with the install paths alone
+# (STOCK_SUITE=deb: dkms install, modprobe, the load line, the package;
+# 731 s on 7.x). The CI run of fa1b6c8, with the three stock guests
+# and the three hardware guests whole, took 53 minutes (3165 s); one of
+# this tree with 7.x's install guest and the plugin's quick suite on
+# stock 6.12 in it had reached 36 minutes before its hardware guests.
+STOCK_SERIES=${LBRCTX_STOCK_SERIES-6.1}
+STOCK_INSTALL_SERIES=${LBRCTX_STOCK_INSTALL_SERIES-}
 # The default kernels' stress guests run in make check-all, to make room
 # for the three stock guests: the 7.x debug kernel runs the whole of
 # stress.sh with KASAN, kmemleak and lockdep, and each stock guest its
@@ -43,10 +50,20 @@ STOCK_DEB_SERIES=${LBRCTX_STOCK_DEB_SERIES-6.1 6.12 7.x}
 # KASAN, kmemleak and lockdep) run in make check.
 DEBUG_E2E_USER=${LBRCTX_DEBUG_E2E_USER-0}
 
-# The hardware source's guests (hw.sh, with the QEMU plugin): every default
-# kernel, and Debian's stock 6.12 image.
+# The hardware source's guests (hw.sh, with the QEMU plugin), on every
+# default kernel: the lbrctx_hw KUnit suite and seed003u (its line) on
+# each. The newest kernel's runs the whole suite (HW_FULL_SERIES): the e2e
+# suite on the hardware, perf's test_brstack.sh (the perftest and brstack
+# lines; 400 s of a 571 s guest on stock 6.12), hwchain and hostile
+# input. perf's record_lbr.sh (HW_RECORD_LBR_SERIES; 1180 s of a 1667 s
+# 7.3.4 guest with two other guests beside it), all of it on each kernel,
+# and the suite on Debian's stock 6.12 image (scripts/stock.sh hw;
+# STOCK_HW_SERIES, STOCK_HW_QUICK) are make check-all's.
 HW_SERIES=${LBRCTX_HW_SERIES-$SERIES}
-STOCK_HW_SERIES=${LBRCTX_STOCK_HW_SERIES-6.12}
+HW_FULL_SERIES=${LBRCTX_HW_FULL_SERIES-${SERIES##* }}
+HW_RECORD_LBR_SERIES=${LBRCTX_HW_RECORD_LBR_SERIES-}
+STOCK_HW_SERIES=${LBRCTX_STOCK_HW_SERIES-}
+export STOCK_HW_QUICK=${LBRCTX_STOCK_HW_QUICK-0}
 
 # The checks of our own build rules that do not depend on the kernel (a
 # flag change rebuilds the C++ alone; the post-link check fails the three
@@ -64,6 +81,7 @@ host_checks() { # SERIES FLAVOR
 	stage_sources "$W/src"
 	build_tool "$W/lbrctx-tool"
 	build_tchain "$W/tchain"
+	build_tailcall "$W/tc"
 	build_module "$W/src" "$KDIR" "$W/build.log"
 	local rc=$? n
 	n=$(warnings "$W/build.log")
@@ -208,6 +226,8 @@ kunit_guest() { # SERIES FLAVOR
 		--in "$s/lbrctx_tchain.ko" --in qemu/guest/kunit.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/e2e-user.sh --in qemu/guest/seed003u.sh \
 		--in qemu/guest/uprobe-table.txt --in "$W/tchain" --in "$W/lbrctx-tool" --in scripts/lbrctx-uprobes \
+		--in "$s/lbrctx_bench.ko" --in qemu/guest/tailcall.sh --in qemu/guest/uprobes-size.sh \
+		--in "$W/tc/tailcall" --in "$W/tc/liblz.so" \
 		-- "TCHAIN_HOST=$host_tchain LBRCTX_E2E_USER=$e2e_user sh ./kunit.sh" >"$W/guest.log" 2>&1
 	rc=$?
 	t_check guest_run_clean $rc "status $rc: $(tail -n 5 "$W/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
@@ -226,10 +246,12 @@ kunit_guest() { # SERIES FLAVOR
 	t_import e2e "$g/e2e-results.txt" "$g/e2e.log"
 	if [ "$e2e_user" = 1 ]; then
 		t_import e2e-user "$g/e2e-user-results.txt" "$g/e2e-user.log"
+		t_expect uprobes_line_printed "$(cat "$g/uprobes.txt" 2>/dev/null)" \
+			grep -q '^uprobes kernel=.* set=[0-9]' "$g/uprobes.txt"
 	else
 		t_expect e2e_user_left_to_check_all "the guest ran e2e-user.sh" test ! -e "$g/e2e-user.log"
 	fi
-	cat "$g/seed003.txt" "$g/seed003u.txt" 2>/dev/null >"$ART/.jobs/$JOB_NAME.lines"
+	cat "$g/seed003.txt" "$g/seed003u.txt" "$g/uprobes.txt" 2>/dev/null >"$ART/.jobs/$JOB_NAME.lines"
 	kunit_results "$g" "$W"
 }
 
@@ -289,11 +311,14 @@ hw_guest() { # SERIES FLAVOR
 	mkdir -p "$in"
 	build_hwchain "$in"
 	p7=$(scripts/perf.sh path 2>/dev/null) || p7=
+	local full=0 rl=0
+	case " $HW_FULL_SERIES " in *" $1 "*) full=1 ;; esac
+	case " $HW_RECORD_LBR_SERIES " in *" $1 "*) rl=1 ;; esac
 	guest hw "$2" "$g" --lbr --smp 2 --in "$s/lbrctx.ko" --in "$s/lbrctx_hwtest.ko" \
 		--in "$s/lbrctx_tchain.ko" --in qemu/guest/hw.sh --in qemu/guest/e2e.sh \
 		--in qemu/guest/seed003.sh --in qemu/guest/seed003u.sh --in qemu/guest/perftest.sh \
 		--in qemu/guest/hwchain.sh --in "$in/hwchain" --in "$in/libhwchain.so" \
-		--in "$W/tchain" --in "$W/lbrctx-tool" -- "PERF7=$p7 sh ./hw.sh" >"$W/hw.log" 2>&1
+		--in "$W/tchain" --in "$W/lbrctx-tool" -- "PERF7=$p7 HW_QUICK=$((1 - full)) PERFTEST_RECORD_LBR=$rl sh ./hw.sh" >"$W/hw.log" 2>&1
 	rc=$?
 	t_check hw_guest_run_clean $rc "status $rc: $(tail -n 5 "$W/hw.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"
 	[ -f "$g/facts" ] || return 0
@@ -350,14 +375,15 @@ initramfs_guest() { # SERIES FLAVOR
 # (tables, storms, modprobe -r with events open, 20 reloads, hotplug),
 # modprobe -r, and in the series of STOCK_DEB_SERIES apt install, modprobe
 # and apt remove of the .deb. Its line is "<release>-stock: ...".
-stock_guest() { # SERIES
-	local rel w
+stock_guest() { # SERIES [SUITE]
+	local rel w suite=${2:-check}
 	rel=$(scripts/stock.sh release "$1") || { t_fail stock_release "no stock image of $1"; return; }
 	echo "$rel-stock" >"$ART/.jobs/label-$1-stock"
 	w=$ART/$rel-stock
 	local deb=0
 	case " $STOCK_DEB_SERIES " in *" $1 "*) deb=1 ;; esac
-	STOCK_SUITE=check STOCK_DEB=$deb STOCK_WORK=$w scripts/stock.sh check "$1" \
+	[ "$suite" = deb ] && deb=1
+	STOCK_SUITE=$suite STOCK_DEB=$deb STOCK_WORK=$w scripts/stock.sh check "$1" \
 		>"$ART/stock-$1.txt" 2>"$ART/stock-$1.err"
 	t_import stock "$ART/stock-$1.txt" "$ART/stock-$1.err"
 	grep -E '^(seed003|seed003u|pairs|K1) ' "$ART/stock-$1.txt" >"$ART/.jobs/$JOB_NAME.lines"
@@ -445,7 +471,7 @@ host_wide_checks() {
 # The C++ that .clang-format covers: all of it but the headers shared with C.
 cxx_sources() {
 	ls module/*.cpp include/lbrctx/*.h include/lbrctx/k/*.h kunit/*.cpp kunit/ktest.h kunit/bench_stats.h \
-		kunit/negative/*.cpp | grep -vE 'include/lbrctx/(shim|kunit_api|config)\.h$'
+		kunit/negative/*.cpp qemu/plugin/*.cpp qemu/plugin/*.h qemu/plugin/tests/*.cpp | grep -vE 'include/lbrctx/(shim|kunit_api|config)\.h$'
 }
 
 # checkpatch.pl of the 7.x tree on the shim reports only what
@@ -485,6 +511,8 @@ cd "$LBRCTX_TOP" || exit 1
 build_pkgs
 guest_pkgs
 need_pkgs clang-format
+# The user probe set's size test names the exports of libsqlite3 and python3.11.
+need_pkgs libsqlite3-0 python3.11-minimal
 rm -rf "$ART/.jobs"
 mkdir -p "$ART/.jobs"
 begin=$(date +%s)
@@ -521,9 +549,14 @@ for s in $STOCK_SERIES; do
 	job "stock:$s" "" stock_guest "$s"
 	KERNELS+=("$s:stock")
 done
+for s in $STOCK_INSTALL_SERIES; do
+	case " $STOCK_SERIES " in *" $s "*) continue ;; esac
+	job "stock:$s" "" stock_guest "$s" deb
+	KERNELS+=("$s:stock")
+done
 for s in $STOCK_HW_SERIES; do
 	job "stock-hw:$s" "plugin perf7" stock_hw_guest "$s"
-	case " $STOCK_SERIES " in *" $s "*) ;; *) KERNELS+=("$s:stock") ;; esac
+	case " $STOCK_SERIES $STOCK_INSTALL_SERIES " in *" $s "*) ;; *) KERNELS+=("$s:stock") ;; esac
 done
 job plugin "" plugin_checks
 job perf7 "" perf7_build

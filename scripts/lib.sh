@@ -111,6 +111,27 @@ build_hwchain() {
 		-L"$1" -lhwchain -Wl,-rpath,'$ORIGIN' || die "cannot build $1/hwchain"
 }
 
+# build_tailcall OUTDIR: the tail-call program (qemu/guest/tailcall.c) and
+# its libz-style library (liblz.c), OUTDIR/tailcall and OUTDIR/liblz.so:
+# -O2, so that sibling calls are jmps, with frame pointers; the program
+# finds the library beside itself (rpath $ORIGIN). Each tail call is
+# checked to be a jmp: without one the test would test nothing.
+build_tailcall() {
+	local cflags=(-O2 -g -fno-omit-frame-pointer -foptimize-sibling-calls -Wall -Werror) f
+	mkdir -p "$1" || die "cannot create $1"
+	gcc "${cflags[@]}" -fPIC -shared -o "$1/liblz.so" "$LBRCTX_TOP/qemu/guest/liblz.c" ||
+		die "cannot build $1/liblz.so"
+	gcc "${cflags[@]}" -o "$1/tailcall" "$LBRCTX_TOP/qemu/guest/tailcall.c" \
+		-L"$1" -llz -Wl,-rpath,'$ORIGIN' || die "cannot build $1/tailcall"
+	for f in "liblz.so lz_crc32 lz_crc32_z@plt" "tailcall outer inner" "tailcall twice outer"; do
+		set -- "$1" $f
+		objdump -d --no-show-raw-insn "$1/$2" |
+			awk -v fn="<$3>:" -v to="<$4>" '$2 == fn { in_fn = 1; next } /^$/ { in_fn = 0 }
+				in_fn && $2 == "jmp" && $NF == to { found = 1 } END { exit !found }' ||
+			die "$1/$2: $3 does not end in a jmp to $4"
+	done
+}
+
 # build_tool OUT: scripts/lbrctx-tool.c, built for the host, which the
 # guests share as their root file system.
 build_tool() {

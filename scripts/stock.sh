@@ -180,7 +180,7 @@ check() { # SERIES
 # lbrctx built against the image's headers and insmod-ed with source=hw
 # (the stock images have no KUnit: no lbrctx_hw suite here).
 hwcheck() { # SERIES
-	local rel d root hdr w g rc p7
+	local rel d root hdr w g rc p7 quick=${STOCK_HW_QUICK:-0}
 	read -r rel d <<<"$(fetch "$1")" || exit 1
 	root=$d/root
 	hdr=$root/usr/src/linux-headers-$rel
@@ -206,7 +206,7 @@ hwcheck() { # SERIES
 		--in "$w/tchain" --in "$w/hwchain" --in "$w/libhwchain.so" \
 		--in qemu/guest/hw.sh --in qemu/guest/e2e.sh --in qemu/guest/seed003.sh \
 		--in qemu/guest/seed003u.sh --in qemu/guest/perftest.sh --in qemu/guest/hwchain.sh \
-		-- "STOCK=1 PERF7=$p7 sh ./hw.sh" >"$w/guest.log" 2>&1
+		-- "STOCK=1 PERF7=$p7 HW_QUICK=$quick PERFTEST_RECORD_LBR=$((1 - quick)) sh ./hw.sh" >"$w/guest.log" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then ok stock_hw_guest_run_clean; else
 		fail stock_hw_guest_run_clean "status $rc: $(tail -n 5 "$w/guest.log" "$g/guest.log" 2>/dev/null | tr '\n' ' ')"

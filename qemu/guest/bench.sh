@@ -15,12 +15,88 @@
 #   U1: one probed user call and return: lbrctx against a bare uprobe pair
 #   U2: seed003u's completeness figures over 5 rounds
 # Writes bench.txt (the P lines) and the raw outputs beside it.
+# With BENCH_H set, one boot of H1 and H2's series instead (see below).
 set -u
 out=$(pwd)
 . ./lib.sh
 T=$out/lbrctx-tool
 R=${BENCH_ROUNDS:-11}
 dmesg -c >/dev/null
+
+# H1, H2: one boot of scripts/bench.sh's series for the QEMU plugin's LBR
+# hardware, which makes the figures out of several such boots. The boot's
+# kind, BENCH_H: none (no plugin: lbrctx is not loaded), idle (the plugin
+# in lazy mode, lbrctx loaded with source=hw, no event), always (the plugin
+# in always mode, the same), on (lazy mode, and every run of the workload
+# under perf stat -a -e lbrctx/branches/: one unit per CPU, every branch
+# type, kernel and user). The workload: gzip -c of a 20 MiB file in tmpfs,
+# to /dev/null, one warm-up run and then H_RUNS runs, each timed in this
+# guest by benchrun (CLOCK_MONOTONIC around the fork and wait of gzip
+# alone, inside perf stat for the on boot). The file: 1 MiB of text-like
+# lines (words and numbers) that mawk makes from srand(23), 20 times over;
+# gzip's window is 32 KiB, so the repeats compress as the first copy does.
+# benchrun appends a mark to h-marks.txt just before and just after each
+# run, where the host reads QEMU's CPU time. Writes h.txt ("warmup|run NS
+# COUNT RUNNING": COUNT is perf stat's lbrctx/branches/ count of the run
+# and RUNNING the event's running time, in ns summed over the CPUs, both
+# "-" when no perf stat ran) and h-data.txt (the file's size and sha256,
+# the same in every boot).
+if [ -n "${BENCH_H:-}" ]; then
+	case $BENCH_H in none | idle | always | on) ;; *) echo "BENCH_H=$BENCH_H?"; exit $E_STEP ;; esac
+	if [ "$BENCH_H" != none ]; then
+		step $E_INSMOD_LBRCTX insmod ./lbrctx.ko source=hw
+		dmesg >h-dmesg.txt
+		src=$(awk '$1 == "source" { print $2 }' $D/pmu)
+		[ "$src" = hw ] || { echo "lbrctx's source is '$src', not hw"; exit $E_STEP; }
+	fi
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	# benchrun's marks, around each run, for the host (scripts/bench.sh h_cpu).
+	BENCHRUN_MARKS=$out/h-marks.txt
+	export BENCHRUN_MARKS
+	awk 'BEGIN {
+		srand(23)
+		split("the of and to in is that for it as with was on be by at this are from or an " \
+		      "which have not but all were can has one their more its also been other", w, " ")
+		n = 0
+		while (n < 1048576) {
+			l = ""
+			k = 4 + int(rand() * 12)
+			for (i = 0; i < k; i++)
+				l = l w[1 + int(rand() * 40)] " " int(rand() * 1000) " "
+			print l
+			n += length(l) + 1
+		}
+	}' >/tmp/h-chunk || exit $E_STEP
+	i=0
+	while [ $i -lt 20 ]; do cat /tmp/h-chunk; i=$((i + 1)); done >/tmp/h.dat
+	rm /tmp/h-chunk
+	echo "$(wc -c </tmp/h.dat) $(sha256sum </tmp/h.dat | cut -d' ' -f1)" >h-data.txt
+	: >h.txt
+	: >h-ns.txt
+	hrun() { # warmup|run
+		if [ "$BENCH_H" = on ]; then
+			perf stat -a -x, -e lbrctx/branches/ -o h-stat.txt -- \
+				./benchrun h-ns.txt gzip -c /tmp/h.dat >/dev/null || exit $E_STEP
+			c=$(awk -F, '/lbrctx/ { print $1, $4 }' h-stat.txt)
+			cat h-stat.txt >>h-stat-all.txt
+		else
+			./benchrun h-ns.txt gzip -c /tmp/h.dat >/dev/null || exit $E_STEP
+			c="- -"
+		fi
+		set -- "$1" $(tail -n 1 h-ns.txt)
+		[ "$3" = 0 ] || { echo "gzip exited $3"; exit $E_STEP; }
+		case $c in "- -" | [0-9]*" "[0-9]*) ;; *) echo "perf stat counted '$c'"; exit $E_STEP ;; esac
+		echo "$1 $2 $c" >>h.txt
+	}
+	hrun warmup
+	i=0
+	while [ $i -lt ${H_RUNS:-3} ]; do
+		hrun run
+		i=$((i + 1))
+	done
+	[ "$BENCH_H" = none ] || cat $D/pmu >h-pmu.txt
+	exit 0
+fi
 # lbrctx stays loaded from here to the end: reloading it within one boot
 # hits 7.3's fgraph re-registration bug (qemu/repro/fgraph-reregister.sh).
 VCPUS=$(nproc)

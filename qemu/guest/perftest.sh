@@ -26,7 +26,7 @@
 # one per test script, per sub-test, per filter permutation, and each
 # permutation's records holding entries, which test_filter does not ask)
 # and perftest.txt, which holds the two lines it also prints:
-#   perftest kernel=<release> test_brstack=<ok|FAIL> record_lbr=<ok|FAIL>
+#   perftest kernel=<release> test_brstack=<ok|FAIL> record_lbr=<ok|FAIL|skipped>
 #   brstack kernel=<release> source=hw cond=N uncond=N ind_call=N call=N
 #     ret=N filters=<passed>/<total>
 # A test is ok when its script exits 0 (2 is its "skip": a FAIL here).
@@ -189,18 +189,26 @@ for f in $filters; do
 		"record exit $rc, $n entries ($(tail -n 1 $work/filter-record.txt))" [ "$n" -gt 0 ]
 done
 
-res_lbr=FAIL
-run_test record_lbr && res_lbr=ok
-T=$out/perftest-record_lbr.txt
-check perftest_record_lbr "$([ $res_lbr = ok ]; echo $?)" "$(tail -n 1 $T); $(grep -m 1 -E '^Skip|Unexpected|\[Failed' $T)"
-# Its tests, as the script names them: LBR callgraph, then "LBR <name> test".
-{
-	echo "LBR callgraph"
-	sed -n 's/^[[:space:]]*\(parallel_\)\{0,1\}lbr_test "[^"]*" "\([^"$][^"]*\)".*/LBR \2 test/p' $work/shell/record_lbr.sh
-} >$work/lbr-tests.txt
-while IFS= read -r l; do
-	sub "perftest_lbr_$(echo "$l" | sed 's/^LBR //; s/ test$//' | tr ' ' _)" "$l" $T
-done <$work/lbr-tests.txt
+# record_lbr.sh took 1180 s of a 1667 s hardware guest on 7.3.4 (its
+# system-wide and parallel tests under TCG): make check-all runs it
+# (PERFTEST_RECORD_LBR=1), make check test_brstack.sh alone.
+res_lbr=skipped
+if [ "${PERFTEST_RECORD_LBR:-1}" = 1 ]; then
+	res_lbr=FAIL
+	run_test record_lbr && res_lbr=ok
+	T=$out/perftest-record_lbr.txt
+	check perftest_record_lbr "$([ $res_lbr = ok ]; echo $?)" "$(tail -n 1 $T); $(grep -m 1 -E '^Skip|Unexpected|\[Failed' $T)"
+	# Its tests, as the script names them: LBR callgraph, then "LBR <name> test".
+	{
+		echo "LBR callgraph"
+		sed -n 's/^[[:space:]]*\(parallel_\)\{0,1\}lbr_test "[^"]*" "\([^"$][^"]*\)".*/LBR \2 test/p' $work/shell/record_lbr.sh
+	} >$work/lbr-tests.txt
+	while IFS= read -r l; do
+		sub "perftest_lbr_$(echo "$l" | sed 's/^LBR //; s/ test$//' | tr ' ' _)" "$l" $T
+	done <$work/lbr-tests.txt
+else
+	skip perftest_record_lbr "PERFTEST_RECORD_LBR=0 (make check; make check-all runs it)"
+fi
 
 # Branch types of the brstack workload in user space, with their types.
 perf record -e $EVENT --branch-filter any,save_type,u -o $work/brstack.data -- \
