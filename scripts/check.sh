@@ -27,20 +27,20 @@ DEBUG_SERIES=${LBRCTX_DEBUG_SERIES-7.x}
 # STOCK_INSTALL_SERIES: stock guests with the install paths alone
 # (STOCK_SUITE=deb: dkms install, modprobe, the load line, the package;
 # 731 s on 7.x). The CI run of fa1b6c8, with the three stock guests
-# and the three hardware guests whole, took 53 minutes (3165 s); one of
-# this tree with 7.x's install guest and the plugin's quick suite on
-# stock 6.12 in it had reached 36 minutes before its hardware guests.
+# and the three hardware guests whole, took 53 minutes (3165 s); a run
+# with 7.x's install guest and the plugin's quick suite on stock 6.12
+# had passed 36 minutes before its hardware guests (docs/TESTING.md).
 STOCK_SERIES=${LBRCTX_STOCK_SERIES-6.1}
 STOCK_INSTALL_SERIES=${LBRCTX_STOCK_INSTALL_SERIES-}
 # The default kernels' stress guests run in make check-all, to make room
-# for the three stock guests: the 7.x debug kernel runs the whole of
-# stress.sh with KASAN, kmemleak and lockdep, and each stock guest its
+# for the stock and hardware guests: the 7.x debug kernel runs the whole
+# of stress.sh with KASAN, kmemleak and lockdep, and the stock guest its
 # quick form (the tables, storm, modprobe -r busy, reloads, hotplug).
 STRESS_SERIES=${LBRCTX_STRESS_SERIES-}
 # The stock guests that also install the Debian package (lbrctx-dkms,
 # scripts/deb.sh) with apt, build it in the guest through its postinst,
-# modprobe it and apt remove it (STOCK_DEB=1 in scripts/stock.sh): all
-# three. The package's apt install took 219 s in the 6.1 guest and 249 s
+# modprobe it and apt remove it (STOCK_DEB=1 in scripts/stock.sh): each
+# stock guest that runs. The package's apt install took 219 s in the 6.1 guest and 249 s
 # in the 7.x one (gcc-14, in the trixie root), run side by side (README).
 STOCK_DEB_SERIES=${LBRCTX_STOCK_DEB_SERIES-6.1 6.12 7.x}
 # The user-space suite (qemu/guest/e2e-user.sh) in the debug kernels' KUnit
@@ -528,12 +528,11 @@ for s in $SERIES $DEBUG_SERIES; do scripts/kernels.sh dir "$s" default >/dev/nul
 builder=$!
 trap 'kill $builder 2>/dev/null' EXIT
 
-# Longest first: the debug kernel's stress and KUnit guests (877 s and
-# 319 s in the last run of README's "make check") start side by side as
-# soon as its W=1 build and the first default kernel's host checks are
-# done; the other host checks and the stock guests (556-630 s each) come
-# next, and the default kernels' guests, the shortest, fill both lanes at
-# the end.
+# Longest first: the debug kernel's stress and KUnit guests (1330 s and
+# 512 s, docs/TESTING.md's runs of 2026-12-07) start side by side as soon
+# as its W=1 build and the first default kernel's host checks are done;
+# the other host checks and the stock guest (763 s) come next, and the
+# default kernels' guests, the shortest, fill both lanes at the end.
 KERNELS=()
 for s in $DEBUG_SERIES; do
 	job "host:$s:debug" "" host_checks "$s" debug

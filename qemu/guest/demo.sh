@@ -7,7 +7,7 @@
 #      under perf's LBR call-graph mode, per process, system-wide, and
 #      system-wide without save/restore; udepth-MODE.txt: the user frames
 #      of each sample in f3.
-#   2. An unmodified Debian program (python3 running a loop, or WORKLOAD)
+#   2. An unmodified Debian program (perl running a loop, or WORKLOAD)
 #      under perf record -b with the branch types saved: perf.data, perf
 #      script's branch stacks and perf report's outputs.
 # Outputs in demo/ for the host's report and pictures (scripts/demo.sh).

@@ -80,11 +80,12 @@ expect seed003u_nosave_shows_short_stacks "nosave $ns% system-wide $sw%" \
 # 3. perf's views of the user LBR call graph, symbolized, in order.
 # chain_in FILE A B C [D]: the report's call-graph lines name A, B, C, D one
 # after the other (the last word of each line, graph decoration aside:
-# "|" lines and a branch's "--N%--" prefix).
+# "|" lines and a branch's "|--N%--" or "--N%--" prefix; of two sibling
+# branches, the first).
 chain_in() {
 	awk -v s="$2 $3 $4 ${5:-}" 'BEGIN { n = split(s, want, " ") }
 		$NF == "|" || NF == 0 { next }
-		{ w = $NF; sub(/^-+/, "", w); sub(/^[0-9.]+%-+/, "", w) }
+		{ w = $NF; sub(/^\|/, "", w); sub(/^-+/, "", w); sub(/^[0-9.]+%-+/, "", w) }
 		w == want[i + 1] { i++; if (i == n) { found = 1; exit } next }
 		{ i = (w == want[1]) ? 1 : 0 }
 		END { exit !found }' "$1"
