@@ -569,7 +569,7 @@ for s in $SERIES; do
 	job "kunit:$s:default" "host:$s:default" kunit_guest "$s" default
 	job "initramfs:$s:default" "host:$s:default" initramfs_guest "$s" default
 done
-job "host-wide" "" host_wide_checks
+job "host-wide" "plugin" host_wide_checks # the docs name the plugin it builds
 [ "${LBRCTX_DKMS:-1}" = 1 ] && job "dkms" "" dkms_checks
 
 run_jobs
