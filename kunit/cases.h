@@ -24,7 +24,8 @@
 	X(fault_attr_fails_once_its_space_is_spent)             \
 	X(branch_entries_match_the_kernels_bitfields)           \
 	X(use_handle_gives_its_user_back_exactly_once)          \
-	X(array_index_nospec_clamps_what_the_bound_refuses)
+	X(array_index_nospec_clamps_what_the_bound_refuses)     \
+	X(heap_sort_orders_every_length_and_keeps_the_entries)
 
 /* lbrctx_store: kunit/test_store.cpp */
 #define LBRCTX_STORE_CASES(X)                                                   \

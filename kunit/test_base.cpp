@@ -10,6 +10,7 @@
 #include <lbrctx/k/ref.h>
 #include <lbrctx/pmu.h>
 #include <lbrctx/slab.h>
+#include <lbrctx/sort.h>
 #include <lbrctx/use.h>
 #include <lbrctx/xsave.h>
 
@@ -447,4 +448,40 @@ LBRCTX_KUNIT_CASE(array_index_nospec_clamps_what_the_bound_refuses)
 	KEXPECT_EQ(test, array_index_nospec(1ull << 63, 5), 0u);
 	KEXPECT_EQ(test, array_index_nospec(4, 5), 4u);
 	KEXPECT_EQ(test, array_index_nospec(0, 0), 0u);
+}
+
+LBRCTX_KUNIT_CASE(heap_sort_orders_every_length_and_keeps_the_entries)
+{
+	/* Every length 0..40, from a scrambled permutation with repeats (v % 7), by two orders. */
+	for (u32 n = 0; n <= 40; n++) {
+		u32 v[40], count[7] = {};
+		for (u32 i = 0; i < n; i++) {
+			v[i] = (i * 17 + 5) % 41 % 7;
+			count[v[i]]++;
+		}
+		heap_sort(v, n, [](u32 a, u32 b) { return a < b; });
+		for (u32 i = 1; i < n; i++)
+			KEXPECT(test, v[i - 1] <= v[i]);
+		for (u32 i = 0; i < n; i++)
+			count[v[i]]--;
+		for (u32 c : count)
+			KEXPECT_EQ(test, c, 0u);
+		heap_sort(v, n, [](u32 a, u32 b) { return a > b; });
+		for (u32 i = 1; i < n; i++)
+			KEXPECT(test, v[i - 1] >= v[i]);
+	}
+	/* Already sorted and reversed inputs of a larger set. */
+	static u32 big[4096];
+	for (u32 i = 0; i < 4096; i++)
+		big[i] = 4095 - i;
+	heap_sort(big, 4096, [](u32 a, u32 b) { return a < b; });
+	u32 bad = 0;
+	for (u32 i = 0; i < 4096; i++)
+		bad += big[i] != i;
+	KEXPECT_EQ(test, bad, 0u);
+	heap_sort(big, 4096, [](u32 a, u32 b) { return a < b; });
+	bad = 0;
+	for (u32 i = 0; i < 4096; i++)
+		bad += big[i] != i;
+	KEXPECT_EQ(test, bad, 0u);
 }

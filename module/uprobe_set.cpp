@@ -9,6 +9,7 @@
  * errno (docs/PMU.md). Task context, under the source's mutex.
  */
 #include <lbrctx/elf.h>
+#include <lbrctx/sort.h>
 #include <lbrctx/usource.h>
 
 namespace lbrctx {
@@ -164,32 +165,6 @@ Result<void> check_offset(long n, void *inode, u64 offset, const char *path, con
 		return r;
 	}
 	return {};
-}
-
-/* In-place heap sort of @v's @n entries by @before (no recursion, no allocation). */
-template <class F> void sift(u32 *v, u32 root, u32 n, F before)
-{
-	for (u32 child; (child = 2 * root + 1) < n; root = child) {
-		if (child + 1 < n && before(v[child], v[child + 1]))
-			child++;
-		if (!before(v[root], v[child]))
-			return;
-		u32 t = v[root];
-		v[root] = v[child];
-		v[child] = t;
-	}
-}
-
-template <class F> void heap_sort(u32 *v, u32 n, F before)
-{
-	for (u32 i = n / 2; i-- > 0;)
-		sift(v, i, n, before);
-	for (u32 end = n; end-- > 1;) {
-		u32 t = v[0];
-		v[0] = v[end];
-		v[end] = t;
-		sift(v, 0, end, before);
-	}
 }
 
 } // namespace
