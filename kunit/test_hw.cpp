@@ -189,6 +189,8 @@ LBRCTX_KUNIT_CASE(hw_plugin_refuses_reserved_lbr_ctl_bits_as_xrstors_would)
 {
 	Counter c(kernel_all(), -1, lbrctx_shim_current());
 	KASSERT(test, c.ok());
+	/* The Restore and the Save as one, interrupts off (see the case below). */
+	k::IrqSave irqs;
 	u64 refused = 0;
 	s32 st = ring(lbrctx_hwt_restore, [&](hw::Vcpu &p, int slot) {
 		refused = p.ctl.refused;
@@ -205,7 +207,6 @@ LBRCTX_KUNIT_CASE(hw_plugin_refuses_reserved_lbr_ctl_bits_as_xrstors_would)
 	KEXPECT_EQ(test, status, hw::kOk);
 	KEXPECT(test, !(s.lbr_ctl & lbr::ctl::kEnable));
 	KEXPECT_EQ(test, s.entries[0].to, 0u);
-	k::IrqSave irqs;
 	auto *p = static_cast<hw::Vcpu *>(lbrctx_kunit_hw_page());
 	KEXPECT(test, p && p->ctl.refused > refused);
 }
@@ -245,7 +246,13 @@ LBRCTX_KUNIT_CASE(hw_plugin_takes_records_as_data_up_to_the_first_empty_one)
 {
 	Counter c(kernel_all(), -1, lbrctx_shim_current());
 	KASSERT(test, c.ok());
-	/* LBREn clear: nothing records between the Restore and the Save. */
+	/*
+	 * LBREn clear: nothing records between the Restore and the Save. Both
+	 * with interrupts off, as one: a tick, a switch or the rotation timer
+	 * between them reprograms the slot for the case's own event (seen
+	 * once: the Save found LBREn, depth 32 and kernel records).
+	 */
+	k::IrqSave irqs;
 	constexpr u64 ctl = lbr::ctl::kOs | lbr::ctl::kTypeMask;
 	s32 st = ring(lbrctx_hwt_restore, [&](hw::Vcpu &p, int slot) {
 		p.ctl.mask = 1u << slot;
