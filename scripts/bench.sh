@@ -31,12 +31,15 @@ make -C "$w/src" KDIR="$kdir" >"$w/build.log" 2>&1 || die "module build failed (
 build_tool "$w/lbrctx-tool"
 build_tchain "$w/tchain"
 gcc -O2 -Wall -Wextra -Werror -o "$w/benchrun" qemu/guest/benchrun.c || die "cannot build $w/benchrun"
+# U3's workload, against Debian's libz itself (no zlib1g-dev needed).
+gcc -O2 -Wall -Wextra -Werror -o "$w/u3" qemu/guest/u3.c /lib/x86_64-linux-gnu/libz.so.1 ||
+	die "cannot build $w/u3"
 bench_guest() { # VCPUS OUT ROUNDS
 	qemu/run.sh --kernel "$kdir/arch/x86/boot/bzImage" --out "$2" --smp "$1" --mem 4G \
 		--timeout 2400 --in "$w/src/lbrctx.ko" --in "$w/src/lbrctx_bench.ko" \
 		--in "$w/src/lbrctx_tchain.ko" --in "$w/lbrctx-tool" --in "$w/tchain" \
 		--in scripts/lbrctx-uprobes --in qemu/guest/seed003u.sh --in qemu/guest/bench.sh \
-		-- "BENCH_ROUNDS=$3 sh ./bench.sh" >"$2.log" 2>&1 ||
+		--in "$w/u3" --in qemu/guest/u3.sh -- "BENCH_ROUNDS=$3 sh ./bench.sh" >"$2.log" 2>&1 ||
 		die "benchmark guest ($1 vCPUs) failed ($2.log, $2/console.log)"
 }
 if [ "$only" != H ]; then

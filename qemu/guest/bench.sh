@@ -14,6 +14,8 @@
 #   P1b: P1 with two configurations (two units) against one
 #   U1: one probed user call and return: lbrctx against a bare uprobe pair
 #   U2: seed003u's completeness figures over 5 rounds
+#   U3: all of libz probed, a workload calling it: lbrctx against the
+#       kernel's own uprobe and uretprobe pairs (qemu/guest/u3.sh)
 # Writes bench.txt (the P lines) and the raw outputs beside it.
 # With BENCH_H set, one boot of H1 and H2's series instead (see below).
 set -u
@@ -284,6 +286,9 @@ br=$(median <u1-branches.txt)
 awk -v n0="$none" -v b="$bare" -v l="$lb" -v br="$br" -v r=$R -v c=$N 'BEGIN {
 	printf "U1 none_ns=%.1f bare_ns=%.1f lbrctx_ns=%.1f bare_pair_ns=%.1f lbrctx_pair_ns=%.1f ratio=%.3f branches_median=%d calls=%d rounds=%d\n", n0, b, l, b - n0, l - n0, (l - n0) / (b - n0), br, c, r
 }' >>bench.txt
+
+# U3: the user source on a real library, whole (qemu/guest/u3.sh).
+. ./u3.sh
 
 # U2: seed003u's completeness figures (qemu/guest/seed003u.sh), 5 rounds.
 PERF=perf work=/tmp/u2 art=/tmp/u2/art TCHAIN=/tmp/u2/tchain
