@@ -44,8 +44,8 @@ STRESS_SERIES=${LBRCTX_STRESS_SERIES-}
 # 249 s in the 7.x one (gcc-14, in the trixie root), run side by side
 # (README), and the whole step 543 s of a 763 s stock 6.1 guest in a make
 # check of 2542 s (docs/TESTING.md); make check still builds the package
-# and lintian-checks it on the host (the host-wide checks), and dkms
-# installs lbrctx in the stock 6.1 guest.
+# and lintian-checks it on the host (scripts/stock.sh, before the stock
+# guest boots), and dkms installs lbrctx in the stock 6.1 guest.
 STOCK_DEB_SERIES=${LBRCTX_STOCK_DEB_SERIES-}
 # The user-space suite (qemu/guest/e2e-user.sh) in the debug kernels' KUnit
 # guests: make check-all. It was 600 of that guest's 946 s on the 7.x

@@ -164,7 +164,6 @@ ab() {
 	done
 	echo lbrctx >$ST
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # abratio FILE: "off on ratio" from the medians of FILE's two columns.
 abratio() {
 	[ -s "$1" ] || { echo "0 0 not-measured"; return; }

@@ -84,6 +84,9 @@ wait_live() {
 	live
 }
 
+# median: the median of the numbers on stdin, one a line (the mean of the
+# middle two for an even count).
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 have_kmemleak() { [ -e $KMEMLEAK ]; }
 # Forget what kmemleak found so far (boot, earlier scenarios).
 kmemleak_clear() {

@@ -77,11 +77,10 @@ echo 0 >/proc/sys/kernel/kptr_restrict
 # is PERFTEST_MAX_RATE (Hz; default 1000; 0 keeps the kernel's), set as an
 # administrator would and put back at the end. The tests' checks are
 # counts above zero and ratios, which fewer samples keep.
+rate=${PERFTEST_MAX_RATE:-1000}
 rate_before=$(cat /proc/sys/kernel/perf_event_max_sample_rate)
 trap 'echo "$rate_before" >/proc/sys/kernel/perf_event_max_sample_rate' EXIT
-if [ "${PERFTEST_MAX_RATE:-1000}" -gt 0 ]; then
-	echo "${PERFTEST_MAX_RATE:-1000}" >/proc/sys/kernel/perf_event_max_sample_rate
-fi
+[ "$rate" -gt 0 ] && echo "$rate" >/proc/sys/kernel/perf_event_max_sample_rate
 echo "perf_event_max_sample_rate=$(cat /proc/sys/kernel/perf_event_max_sample_rate)" >"$out/perftest-rate.txt"
 
 # The re-aiming, applied to each test and each lib/ file it sources

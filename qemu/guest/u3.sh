@@ -29,7 +29,6 @@
 # both probe that one file; u3 prints the file it mapped, which is checked.
 set -u
 [ -n "${E_STEP:-}" ] || . ./lib.sh
-u3_median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 U3_N=${U3_N:-5000}
 U3_ROUNDS=${U3_ROUNDS:-${R:-11}}
 TR=/sys/kernel/tracing
@@ -57,8 +56,8 @@ step $E_STEP sh -c "'$UPROBES_TOOL' --write '$LIBZ:*' >u3-uprobes.txt 2>&1"
 : >u3-kernel-direct.txt; : >u3-lbrctx-direct.txt
 kernel_on() { echo 1 >$TR/events/u3/enable; u3 "$@" | ns; echo 0 >$TR/events/u3/enable; }
 lbrctx_on() {
-	perf stat -x, -e lbrctx/branches/u -o /tmp/u3/stat.txt -- sh -c \
-		"LD_LIBRARY_PATH=/tmp/u3 /tmp/u3/u3 $U3_N $*" | ns
+	perf stat -x, -e lbrctx/branches/u -o /tmp/u3/stat.txt -- \
+		env LD_LIBRARY_PATH=/tmp/u3 /tmp/u3/u3 "$U3_N" "$@" | ns
 }
 i=0
 while [ "$i" -lt "$U3_ROUNDS" ]; do
@@ -78,9 +77,9 @@ done
 hits=$(awk -v e="$crc" '$2 == e { print $3 }' $TR/uprobe_profile)
 "$UPROBES_TOOL" --clear >/dev/null 2>&1
 echo >$TR/uprobe_events
-none=$(u3_median <u3-none.txt) kern=$(u3_median <u3-kernel.txt) lb=$(u3_median <u3-lbrctx.txt)
-br=$(u3_median <u3-branches.txt)
-kd=$(u3_median <u3-kernel-direct.txt) ld=$(u3_median <u3-lbrctx-direct.txt)
+none=$(median <u3-none.txt) kern=$(median <u3-kernel.txt) lb=$(median <u3-lbrctx.txt)
+br=$(median <u3-branches.txt)
+kd=$(median <u3-kernel-direct.txt) ld=$(median <u3-lbrctx-direct.txt)
 awk -v rel="$(uname -r | sed 's/-lbrctx$//')" -v f="$funcs" -v c=$((2 * U3_N)) -v n0="$none" \
 	-v k="$kern" -v l="$lb" -v h="$((hits / U3_ROUNDS))" -v br="$br" -v r="$U3_ROUNDS" \
 	-v kd="$kd" -v ld="$ld" 'BEGIN {
