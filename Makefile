@@ -13,7 +13,10 @@
 #                                     (default: the running one) and depmod
 #   make check-all                    make check plus the 6.1 and 6.12 debug
 #                                     kernels, the default kernels' stress
-#                                     guests and build-rule checks
+#                                     guests and build-rule checks, the
+#                                     stock guests' full hardening run (the
+#                                     storms) and the syscall fuzzer's long
+#                                     form
 #   make stress                       the long stress run on 7.x and 7.x debug
 #   make check-stock                  Debian's stock 6.1, 6.12 and 7.x images:
 #                                     dkms install, modprobe, the tests
@@ -56,7 +59,7 @@ check-all:
 		LBRCTX_BUILD_RULES_SERIES="6.1 6.12 7.x" LBRCTX_DEBUG_E2E=1 LBRCTX_DEBUG_E2E_USER=1 \
 		LBRCTX_HW_FULL_SERIES="6.1 6.12 7.x" LBRCTX_STOCK_DEB_SERIES="6.1 6.12 7.x" \
 		LBRCTX_STOCK_SERIES="6.1 6.12 7.x" LBRCTX_STOCK_HW_SERIES=6.12 \
-		scripts/check.sh
+		LBRCTX_STOCK_STRESS_QUICK=0 LBRCTX_FUZZ_LONG=1 scripts/check.sh
 
 check-stock:
 	@scripts/stock.sh all 6.1 6.12 7.x

@@ -157,6 +157,8 @@ constexpr Row rows[] = {
 LBRCTX_KUNIT_CASE(pmu_event_init_validation_table)
 {
 	u64 before = store_objects();
+	lbrctx_kunit_counts s0 = pmu_stats();
+	u64 opens = 0, refused = 0;
 	void *target = lbrctx_kt_start(park, nullptr, "lbrctx-target");
 	KASSERT(test, target);
 	for (const Row &r : rows) {
@@ -165,7 +167,12 @@ LBRCTX_KUNIT_CASE(pmu_event_init_validation_table)
 			lbrctx_kunit_info(test, "row '%s'", r.what);
 		KEXPECT_EQ(test, c.error(), r.err);
 		KEXPECT_EQ(test, c.ok(), r.err == 0);
+		/* debugfs pmu's opens and opens_refused: another type's is neither. */
+		opens += r.err != -LBRCTX_K_ENOENT;
+		refused += r.err != 0 && r.err != -LBRCTX_K_ENOENT;
 	}
+	KEXPECT_EQ(test, pmu_stats().opens - s0.opens, opens);
+	KEXPECT_EQ(test, pmu_stats().opens_refused - s0.opens_refused, refused);
 	/* Per-task data lives until its task exits. */
 	lbrctx_kt_stop(target);
 	KEXPECT_EQ(test, store_objects(), before);

@@ -164,14 +164,14 @@ void show_pmu(void *seq)
 		"uprobe_unknown_callers %llu\nuprobes_bytes %llu\nuprobes_text_bytes %llu\n"
 		"uprobe_size %u\nunwound %llu\n"
 		"pending_calls %llu\nsource %s\nhw_present %d\nhw_commands %llu\n"
-		"hw_refused %llu\nhw_bad %llu\n",
+		"hw_refused %llu\nhw_bad %llu\nopens %llu\nopens_refused %llu\n",
 		s.events, s.records, s.saves, s.restores, s.resets, s.samples, s.dropped,
 		src.registered(), src.users(), src.missed(), lbrctx_param_save_restore(), s.units,
 		s.parked, s.rotations, s.unsaved, u.probes, u.registered, u.users, u.entries,
 		u.returns, u.unreadable, u.refilters, u.tailcalls, u.unknown, u.bytes, u.text,
 		u.probe_size, s.unwound, s.pending_calls,
 		pmu::the_pmu().source() == pmu::SourceKind::Hw ? "hw" : "probes",
-		hw::the_driver().present(), h.commands, h.refused, h.bad);
+		hw::the_driver().present(), h.commands, h.refused, h.bad, s.opens, s.refused);
 }
 
 } // namespace

@@ -343,9 +343,12 @@ int Pmu::event_init(void *event)
 	lbrctx_shim_event_attr(event, &a);
 	if (!a.type_is_ours)
 		return -LBRCTX_K_ENOENT;
+	m_opens.add(a.parent ? 0 : 1); /* an inherited event is no open */
 	auto made = EventState::create(*this, m_events, event, a);
-	if (made.is_error())
+	if (made.is_error()) {
+		m_refused.add(a.parent ? 0 : 1);
 		return made.error();
+	}
 	EventState *e = made.value().get();
 	/* An inherited child copied its parent's handler, which is lbrctx's wrapper. */
 	e->handler = lbrctx_shim_event_handler(event);

@@ -33,7 +33,9 @@ extern "C" void lbrctx_kunit_pmu_stats(struct lbrctx_kunit_counts *out) noexcept
 		.probe_users = src.users(),
 		.objects = s.objects,
 		.global_users = s.global_users,
-		.global_attached = s.global_attached};
+		.global_attached = s.global_attached,
+		.opens = p.opens,
+		.opens_refused = p.refused};
 }
 
 extern "C" void lbrctx_kunit_switch(void *prev, void *next) noexcept

@@ -153,6 +153,8 @@ Stats Pmu::stats() const
 {
 	Stats s{};
 	s.events = m_nevents.load();
+	s.opens = m_opens.load();
+	s.refused = m_refused.load();
 	if (!m_cpus.ready())
 		return s;
 	m_cpus.for_each([&](const CpuState &c) {

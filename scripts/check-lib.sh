@@ -76,6 +76,7 @@ guest_work() {
 	stress/debug) echo 700 ;;
 	initramfs/*) echo 20 ;;
 	hw/default) echo 900 ;;		# the hardware suite: perf's own tests are most of it
+	fuzz/debug) echo 300 ;;		# trinity's short form: 281 s (docs/TESTING.md)
 	*) echo 600 ;;
 	esac
 }

@@ -47,6 +47,10 @@ STRESS_SERIES=${LBRCTX_STRESS_SERIES-}
 # and lintian-checks it on the host (scripts/stock.sh, before the stock
 # guest boots), and dkms installs lbrctx in the stock 6.1 guest.
 STOCK_DEB_SERIES=${LBRCTX_STOCK_DEB_SERIES-}
+# The stock guests' hardening run (qemu/guest/stress.sh) in its quick form
+# (1) or its full one (0: the pairs matrix and the probed-binary storm,
+# part 10, run side by side in two 4-vCPU stock guests): make check-all's.
+export STOCK_STRESS_QUICK=${LBRCTX_STOCK_STRESS_QUICK-1}
 # The user-space suite (qemu/guest/e2e-user.sh) in the debug kernels' KUnit
 # guests: make check-all. It was 600 of that guest's 946 s on the 7.x
 # debug kernel (README, "make check"); the default kernels' KUnit guests
@@ -81,6 +85,17 @@ HW_PERFTEST_SERIES=${LBRCTX_HW_PERFTEST_SERIES-$SERIES}
 HW_RECORD_LBR_SERIES=${LBRCTX_HW_RECORD_LBR_SERIES-$SERIES}
 STOCK_HW_SERIES=${LBRCTX_STOCK_HW_SERIES-}
 export STOCK_HW_QUICK=${LBRCTX_STOCK_HW_QUICK-0}
+
+# The syscall fuzzer (scripts/fuzz.sh, qemu/guest/fuzz.sh): Debian's
+# trinity at perf_event_open, ioctl, read, mmap, close and lbrctx's debugfs
+# files, as nobody and as root, then the same without lbrctx as the
+# baseline, in one 4-vCPU guest of the debug kernel of each series of
+# FUZZ_SERIES (those of DEBUG_SERIES); its "fuzz" line. make check runs
+# its short form (one seed of 150 syscalls a run, no kmemleak scan: a
+# 281 s guest), make check-all the long one (FUZZ_LONG=1: four seeds of
+# 1000, kmemleak scans).
+FUZZ_SERIES=${LBRCTX_FUZZ_SERIES-7.x}
+FUZZ_LONG=${LBRCTX_FUZZ_LONG-0}
 
 # The checks of our own build rules that do not depend on the kernel (a
 # flag change rebuilds the C++ alone; the post-link check fails the three
@@ -322,6 +337,22 @@ stress_guest() { # SERIES FLAVOR
 	cat "$g/pairs.txt" 2>/dev/null >"$ART/.jobs/$JOB_NAME.lines"
 }
 
+# The syscall fuzzer (qemu/guest/fuzz.sh) with the lbrctx.ko of the host
+# checks; scripts/fuzz.sh report reads the guest's console and results.
+# run.sh's status is no check here: any report on the console fails it,
+# and the baseline may have reports of its own.
+fuzz_guest() { # SERIES FLAVOR
+	kernel_env "$1" "$2" || return
+	local g=$W/fuzz t=()
+	[ "$FUZZ_LONG" = 1 ] && t=(--timeout "${LBRCTX_FUZZ_TIMEOUT:-12000}")
+	guest fuzz "$2" "$g" --smp 4 --mem 3G "${t[@]}" --append "$(scripts/fuzz.sh append)" \
+		--in "$W/src/lbrctx.ko" --in qemu/guest/fuzz.sh \
+		-- "$(FUZZ_LONG=$FUZZ_LONG scripts/fuzz.sh cmd)" >"$W/fuzz.log" 2>&1
+	scripts/fuzz.sh report "$g" >"$W/fuzz.txt" 2>>"$W/fuzz.log"
+	t_import fuzz "$W/fuzz.txt" "$W/fuzz.log"
+	grep '^fuzz kernel=' "$W/fuzz.txt" >"$ART/.jobs/$JOB_NAME.lines"
+}
+
 # The hardware source (qemu/guest/hw.sh) in a guest with the QEMU plugin's
 # LBR hardware (run.sh --lbr): lbrctx with source=hw, the lbrctx_hw KUnit
 # suite, the perf end-to-end suite, seed 003's user-space experiment with
@@ -536,6 +567,7 @@ guest_pkgs
 need_pkgs clang-format
 # The user probe set's size test names the exports of libsqlite3 and python3.11.
 need_pkgs libsqlite3-0 python3.11-minimal
+[ -n "$FUZZ_SERIES" ] && need_pkgs trinity
 rm -rf "$ART/.jobs"
 mkdir -p "$ART/.jobs"
 begin=$(date +%s)
@@ -561,6 +593,9 @@ for s in $DEBUG_SERIES; do
 	job "host:$s:debug" "" host_checks "$s" debug
 	job "stress:$s:debug" "host:$s:debug" stress_guest "$s" debug
 	job "kunit:$s:debug" "host:$s:debug" kunit_guest "$s" debug
+	case " $FUZZ_SERIES " in *" $s "*)
+		job "fuzz:$s:debug" "host:$s:debug" fuzz_guest "$s" debug ;;
+	esac
 done
 for s in $SERIES; do
 	job "host:$s:default" "" host_checks "$s" default

@@ -24,6 +24,8 @@ struct lbrctx_kunit_counts {
 	u64 objects;		/* the store's */
 	u64 global_users;
 	u64 global_attached;
+	u64 opens;		/* the PMU's event_init of its type, inherited aside */
+	u64 opens_refused;
 };
 
 #ifdef __cplusplus

@@ -163,6 +163,8 @@ struct Stats {
 	u64 parked;	   /* events waiting for a unit now */
 	u64 units;	   /* units with users now */
 	u64 pending_calls; /* samples given the call a pending uprobe records */
+	u64 opens;	   /* event_init of lbrctx's type, inherited events aside */
+	u64 refused;	   /* of those, refused (each logs its line, rate-limited) */
 };
 
 /* Where branches come from: the module parameter source (module/shim/module.c). */
@@ -263,6 +265,8 @@ private:
 	/* store=upstream: the cache of the objects the core allocates (TaskData-sized), 6.15+. */
 	void *m_upstream_cache = nullptr;
 	Atomic<u64> m_nevents{0};
+	Atomic<u64> m_opens{0};
+	Atomic<u64> m_refused{0};
 	bool m_registered = false;
 	bool m_save_restore = true;
 	bool m_upstream = false;

@@ -126,8 +126,11 @@ else
 	check modprobe_r_after_the_tests $? "modprobe -r lbrctx failed"
 	step $E_RMMOD_TCHAIN rmmod lbrctx_tchain
 	# The hardening run loads and unloads with modprobe itself (STOCK=1).
+	# Its quick form, but in the full suite or with STOCK_STRESS_QUICK=0
+	# (make check-all): the full one, with the pairs and the storm.
 	quick=0
 	[ "$suite" = full ] || quick=1
+	quick=${STOCK_STRESS_QUICK:-$quick}
 	STOCK=1 STRESS_QUICK=$quick sh ./stress.sh >stress.log 2>&1
 	grep '^pairs ' pairs.txt 2>/dev/null | sed "s/kernel=[^ ]*/kernel=$rel/" >>stock-lines.txt
 	grep lbrctx /proc/modules >modules-after.txt
