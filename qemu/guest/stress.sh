@@ -342,11 +342,11 @@ if [ "$quick" = 0 ]; then # not in the quick form
 	# (6.1: 4036 files in 883 directories) on the 9p root behind an
 	# overlay, and perf record -a walks it for the modules' paths. With
 	# every vCPU in the storm each 9p call waits its turn: one such event
-	# took 125-242 s in two 4-vCPU guests side by side, with no probe set
-	# too, and stalled there before opening any lbrctx event (sysrq-t: perf
-	# in p9_client_rpc). With the tree hidden, about 10 s, as on the test
-	# kernels, whose tree is small. A machine's tree is on a local disk:
-	# for the storm, an empty tmpfs stands in for it.
+	# took 125-242 s in two 4-vCPU guests side by side (as slow with no
+	# probe set), before opening any lbrctx event (perf in p9_client_rpc
+	# in 26 of 29 samples). With the tree hidden, about 10 s, as on the
+	# test kernels, whose tree is small. A machine's tree is on a local
+	# disk: for the storm, an empty tmpfs stands in for it.
 	mods=/lib/modules/$(uname -r) masked=0
 	if [ -n "${STOCK:-}" ] && mount -t tmpfs lbrctx-storm $mods; then masked=1; fi
 	rm -f /tmp/work/ustorm-stop
