@@ -65,7 +65,8 @@ check-stock:
 	@scripts/stock.sh all 6.1 6.12 7.x
 
 stress:
-	@LBRCTX_SERIES=7.x LBRCTX_STRESS_SERIES=7.x LBRCTX_DEBUG_SERIES=7.x LBRCTX_STOCK_SERIES= LBRCTX_STRESS_LONG=1 LBRCTX_DKMS=0 scripts/check.sh
+	@LBRCTX_SERIES=7.x LBRCTX_STRESS_SERIES=7.x LBRCTX_DEBUG_SERIES=7.x LBRCTX_STOCK_SERIES= LBRCTX_STRESS_LONG=1 LBRCTX_DKMS=0 \
+		LBRCTX_FUZZ_SERIES= scripts/check.sh
 
 # make demo [SERIES=6.1|6.12|7.x] [WORKLOAD='...']: SERIES boots that test
 # kernel instead of the stock image; WORKLOAD replaces perl in part 2.

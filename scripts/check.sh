@@ -426,7 +426,9 @@ initramfs_guest() { # SERIES FLAVOR
 # A Debian stock kernel (scripts/stock.sh, STOCK_SUITE=check): dkms build
 # on the host, then in its guest dkms install, modprobe, the load line and
 # taint, the perf end-to-end suite with seed-003, the quick hardening run
-# (tables, storms, modprobe -r with events open, 20 reloads, hotplug),
+# (tables, storms, modprobe -r with events open, 20 reloads, hotplug; the
+# full one, with the pairs and the probed-binary storm, with
+# STOCK_STRESS_QUICK=0),
 # modprobe -r, and in the series of STOCK_DEB_SERIES apt install, modprobe
 # and apt remove of the .deb. Its line is "<release>-stock: ...".
 stock_guest() { # SERIES [SUITE]

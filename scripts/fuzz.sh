@@ -84,6 +84,7 @@ reports_of() {
 		gsub(/0x[0-9a-f]+/, "0x", s)
 		gsub(/[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]+/, "X", s)
 		gsub(/jiffies [0-9]+/, "jiffies", s)
+		gsub(/kmemleak: [0-9]+ new/, "kmemleak: N new", s)
 		gsub(/:[0-9]+ blocked/, " blocked", s)
 		gsub(/order:[0-9]+/, "order:N", s)
 		gsub(/[ \t]+$/, "", s)
@@ -283,8 +284,9 @@ run)
 	stage_sources "$w/src"
 	make -C "$w/src" KDIR="$kdir" >"$w/build.log" 2>&1 || die "module build failed ($w/build.log)"
 	# The guest's bound covers the guest's own bounds: 4 runs (16 in the
-	# long form) of at most FUZZ_RUN_SECS + 120 s of trinity and 30 s of
-	# its leftovers each, the boot and the kmemleak scans.
+	# long form) of at most FUZZ_RUN_SECS + 60 s of trinity and 30 s of
+	# its leftovers each (a run that needs 120 s ends the runs), the boot
+	# and the kmemleak scans.
 	if [ "${FUZZ_LONG:-0}" = 1 ]; then limit=${FUZZ_TIMEOUT:-12000}; else limit=${FUZZ_TIMEOUT:-2400}; fi
 	log "fuzzing lbrctx on $label (FUZZ_LONG=${FUZZ_LONG:-0}; guest bound ${limit}s; artifacts/fuzz-$label)"
 	start=$(date +%s)

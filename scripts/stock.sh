@@ -16,7 +16,8 @@
 #                                     make check's part: no user-space
 #                                     suite, no package (STOCK_DEB=1: the
 #                                     package), the hardening run's quick
-#                                     bounds
+#                                     bounds (STOCK_STRESS_QUICK=0: its
+#                                     full form, as make check-all runs it)
 #   scripts/stock.sh hw SERIES        the hardware source's suite on the
 #                                     image, with the QEMU plugin (hw.sh)
 #   STOCK_SUITE=deb scripts/stock.sh check SERIES

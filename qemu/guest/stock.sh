@@ -7,7 +7,8 @@
 # ("ok NAME" / "FAIL NAME: why") and stock-lines.txt (the seed003 lines).
 # Last, the lbrctx-dkms package: apt install, modprobe, apt remove.
 # STOCK_SUITE=check (make check): no user-space suite, and the hardening
-# run's quick bounds (stress.sh, STRESS_QUICK=1); the package with
+# run's quick bounds (stress.sh, STRESS_QUICK=1; its full form with
+# STOCK_STRESS_QUICK=0, make check-all's); the package with
 # STOCK_DEB=1 (scripts/stock.sh). STOCK_SUITE=deb: install, modprobe and
 # the package, no tests.
 set -u

@@ -25,7 +25,8 @@ if [ "$long" = 1 ]; then
 elif [ "${STRESS_QUICK:-0}" = 1 ]; then
 	# make check's stock-kernel guest (scripts/stock.sh, STOCK_SUITE=check):
 	# parts 1, 2 and 4 to 8; isolation (3), the pairs (9) and the probed
-	# binaries (10, 11) run in make check-stock.
+	# binaries (10, 11) run in make check-stock and make check-all
+	# (STOCK_STRESS_QUICK=0).
 	secs=2 reloads=20 cycles=2
 elif [ $debug = 1 ]; then
 	secs=6 reloads=20 cycles=3
@@ -378,7 +379,10 @@ if [ "$quick" = 0 ]; then # not in the quick form
 	done
 	touch /tmp/work/ustorm-stop
 	wait $pids
-	[ $masked = 1 ] && umount $mods
+	if [ $masked = 1 ]; then
+		umount $mods || umount -l $mods
+		check ustorm_module_tree_back $? "umount $mods failed"
+	fi
 	runs=$(awk '/ runs / { n += $3 } END { print n + 0 }' $art/ustorm-runs.txt)
 	[ "$(grep -c ' runs ' $art/ustorm-runs.txt)" = "$(echo $cpus | wc -w)" ] && ! grep -q failed $art/ustorm-runs.txt && [ "$runs" -gt 0 ]
 	check ustorm_every_probed_run_exits_0 $? "$runs runs: $(tr '\n' ' ' <$art/ustorm-runs.txt)"
