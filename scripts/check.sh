@@ -508,6 +508,13 @@ host_wide_checks() {
 		done)
 	t_expect docs_config_table_is_config_h "fields or events of include/lbrctx/config.h not in docs/PMU.md: $(echo $missing)" \
 		test -z "$missing"
+	# A cache the guests cannot see is refused before anything runs.
+	local why
+	why=$(LBRCTX_CACHE=/tmp/lbrctx-cache bash -c '. scripts/lib.sh; cache_seen_by_guests' 2>&1)
+	t_expect cache_under_tmp_refused_with_its_reason "said: '$why'" \
+		grep -q 'LBRCTX_CACHE=/tmp/lbrctx-cache: the guests mount a tmpfs' <<<"$why"
+	t_expect cache_default_seen_by_guests "refused: $(LBRCTX_CACHE=/var/cache/lbrctx bash -c '. scripts/lib.sh; cache_seen_by_guests' 2>&1)" \
+		env LBRCTX_CACHE=/var/cache/lbrctx bash -c '. scripts/lib.sh; cache_seen_by_guests'
 	# The C++ follows .clang-format; the shim, kernel style (docs/ARCHITECTURE.md).
 	local unformatted
 	unformatted=$(for f in $(cxx_sources); do
@@ -564,6 +571,7 @@ dkms_checks() {
 # debug kernel the W=1 build, the KUnit/e2e guest and the stress guest;
 # the host-wide checks and the dkms builds. Two jobs at a time.
 cd "$LBRCTX_TOP" || exit 1
+cache_seen_by_guests || exit 1
 build_pkgs
 guest_pkgs
 need_pkgs clang-format

@@ -10,6 +10,19 @@ LBRCTX_JOBS=${LBRCTX_JOBS:-3}
 log() { printf '[lbrctx] %s\n' "$*" >&2; }
 die() { printf '[lbrctx] error: %s\n' "$*" >&2; exit 1; }
 
+# The guests see this machine's root over 9p, read-only, with a tmpfs over
+# /tmp, /run, /var/tmp and /root (qemu/guest-init.sh). The hardware guests
+# run perf from the cache (scripts/perf.sh), so make check needs a cache
+# the guests can see: cache_seen_by_guests fails with the reason otherwise.
+cache_seen_by_guests() {
+	case $(realpath -m "$LBRCTX_CACHE")/ in
+	/tmp/* | /run/* | /var/tmp/* | /root/*)
+		printf '[lbrctx] error: LBRCTX_CACHE=%s: the guests mount a tmpfs over /tmp, /run, /var/tmp and /root and run perf from the cache; choose a directory elsewhere\n' \
+			"$LBRCTX_CACHE" >&2
+		return 1 ;;
+	esac
+}
+
 # A host script's result lines (dkms-check.sh, stock.sh, trixie.sh): "ok
 # NAME" / "FAIL NAME: why" on stdout; fails counts the failures.
 fails=0

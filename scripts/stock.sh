@@ -186,6 +186,7 @@ check() { # SERIES
 # (the stock images have no KUnit: no lbrctx_hw suite here).
 hwcheck() { # SERIES
 	local rel d root hdr w g rc p7 quick=${STOCK_HW_QUICK:-0}
+	cache_seen_by_guests || exit 1
 	read -r rel d <<<"$(fetch "$1")" || exit 1
 	root=$d/root
 	hdr=$root/usr/src/linux-headers-$rel
