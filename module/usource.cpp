@@ -291,16 +291,30 @@ void UserSource::on_entry(u32 id, u64 ip, u64 sp)
 		m_unreadable.add(1);
 		return;
 	}
-	bool readable;
-	Call c = call_to(ret, ip, readable);
+	bool readable = false;
+	Call c{};
 	/*
-	 * No call ends at the return address, and the slot is a frame a
-	 * probed function's uretprobe took: a tail call, and the slot holds
-	 * the trampoline. The call is the one that entered the frame's first
-	 * function, to the return address the kernel kept.
+	 * A tail call: the slot is a frame a probed function's uretprobe
+	 * took, and holds the trampoline. The call is the one that entered
+	 * the frame's first function, to the return address the kernel kept.
+	 * Known from the slot when it holds the trampoline address a tail
+	 * call showed before (the same in every address space whose
+	 * "[uprobes]" page went where the kernel asks, just below TASK_SIZE;
+	 * no call returns into that page): the bytes below the trampoline
+	 * are unmapped, and decoding them takes a fault: 14 of the 55 us a
+	 * tail-called pair of libz calls cost under TCG (docs/PERFORMANCE.md,
+	 * U3). Else found when no call ends at the return address.
 	 */
 	u64 kept, callee;
-	if (!c.known && lbrctx_shim_uretprobe_frame(sp, &kept, &callee) && kept != ret) {
+	bool tail = ret && ret == m_trampoline.load() &&
+		    lbrctx_shim_uretprobe_frame(sp, &kept, &callee) && kept != ret;
+	if (!tail) {
+		c = call_to(ret, ip, readable);
+		tail = !c.known && lbrctx_shim_uretprobe_frame(sp, &kept, &callee) && kept != ret;
+		if (tail)
+			m_trampoline.store(ret);
+	}
+	if (tail) {
 		c = call_to(kept, callee, readable);
 		m_tailcalls.add(1);
 	}

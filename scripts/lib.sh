@@ -12,12 +12,13 @@ die() { printf '[lbrctx] error: %s\n' "$*" >&2; exit 1; }
 
 # The guests see this machine's root over 9p, read-only, with a tmpfs over
 # /tmp, /run, /var/tmp and /root (qemu/guest-init.sh). The hardware guests
-# run perf from the cache (scripts/perf.sh), so make check needs a cache
+# run perf from the cache (scripts/perf.sh), the 7.x stock guest the trixie
+# root (scripts/trixie.sh), so make check and scripts/stock.sh need a cache
 # the guests can see: cache_seen_by_guests fails with the reason otherwise.
 cache_seen_by_guests() {
 	case $(realpath -m "$LBRCTX_CACHE")/ in
 	/tmp/* | /run/* | /var/tmp/* | /root/*)
-		printf '[lbrctx] error: LBRCTX_CACHE=%s: the guests mount a tmpfs over /tmp, /run, /var/tmp and /root and run perf from the cache; choose a directory elsewhere\n' \
+		printf '[lbrctx] error: LBRCTX_CACHE=%s: the guests mount a tmpfs over /tmp, /run, /var/tmp and /root, and read perf and the trixie root from the cache; choose a directory elsewhere\n' \
 			"$LBRCTX_CACHE" >&2
 		return 1 ;;
 	esac

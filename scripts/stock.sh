@@ -109,6 +109,7 @@ host_dkms_build() {
 
 check() { # SERIES
 	local rel d root hdr w ver
+	cache_seen_by_guests || exit 1
 	need_pkgs dkms gcc-12
 	if [ "$1" = 7.x ]; then
 		read -r rel d <<<"$(scripts/trixie.sh fetch)" || exit 1

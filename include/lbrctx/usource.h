@@ -170,6 +170,8 @@ private:
 	Atomic<u64> m_refilters{0};
 	Atomic<u64> m_tailcalls{0};
 	Atomic<u64> m_unknown{0};
+	/* The slot value of the last tail call found: a uretprobe trampoline. */
+	Atomic<u64> m_trampoline{0};
 };
 
 /* An address space the user source's filter watches, until the handle goes. */
