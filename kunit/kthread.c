@@ -38,12 +38,28 @@ void *lbrctx_kt_start(int (*fn)(void *), void *arg, const char *name)
 	return t;
 }
 
-/* Stop (or reap, if it returned already) a kthread from lbrctx_kt_start(). */
+/*
+ * Stop (or reap, if it returned already) a kthread from lbrctx_kt_start(),
+ * and return once its exit is past the sched_process_exit tracepoint.
+ *
+ * kthread_stop() returns when the thread completes its vfork_done, which
+ * do_exit() does in exit_mm(), before trace_sched_process_exit(): the
+ * store's exit probe may not have run yet. Tests check what that probe
+ * did, so wait for exit_notify() to set exit_state, which follows the
+ * tracepoint in every supported kernel. The wait is bounded; a thread
+ * that never gets there is reported once.
+ */
 int lbrctx_kt_stop(void *task)
 {
-	int ret = kthread_stop(task);
+	struct task_struct *t = task;
+	int ret = kthread_stop(t);
+	u64 deadline = ktime_get_ns() + 10 * NSEC_PER_SEC;
 
-	put_task_struct(task);
+	while (!READ_ONCE(t->exit_state) && ktime_get_ns() < deadline)
+		usleep_range(20, 100);
+	WARN_ONCE(!READ_ONCE(t->exit_state),
+		  "lbrctx: kthread %d not exited 10 s after kthread_stop\n", t->pid);
+	put_task_struct(t);
 	return ret;
 }
 
