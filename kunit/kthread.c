@@ -43,7 +43,8 @@ void *lbrctx_kt_start(int (*fn)(void *), void *arg, const char *name)
  * and return once its exit is past the sched_process_exit tracepoint.
  *
  * kthread_stop() returns when the thread completes its vfork_done, which
- * do_exit() does in exit_mm(), before trace_sched_process_exit(): the
+ * do_exit() does in exit_mm(). On 6.1 and 6.12 that comes before
+ * trace_sched_process_exit() (7.x fires the tracepoint first), so the
  * store's exit probe may not have run yet. Tests check what that probe
  * did, so wait for exit_notify() to set exit_state, which follows the
  * tracepoint in every supported kernel. The wait is bounded; a thread
