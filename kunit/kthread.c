@@ -12,6 +12,7 @@
 #include <linux/fs_struct.h>
 #include <linux/gfp.h>
 #include <linux/fault-inject.h>
+#include <linux/iopoll.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/perf_event.h>
@@ -54,12 +55,11 @@ int lbrctx_kt_stop(void *task)
 {
 	struct task_struct *t = task;
 	int ret = kthread_stop(t);
-	u64 deadline = ktime_get_ns() + 10 * NSEC_PER_SEC;
+	int state, late;
 
-	while (!READ_ONCE(t->exit_state) && ktime_get_ns() < deadline)
-		usleep_range(20, 100);
-	WARN_ONCE(!READ_ONCE(t->exit_state),
-		  "lbrctx: kthread %d not exited 10 s after kthread_stop\n", t->pid);
+	late = read_poll_timeout(READ_ONCE, state, state, 100, 10 * USEC_PER_SEC, false,
+				 t->exit_state);
+	WARN_ONCE(late, "lbrctx: kthread %d not exited 10 s after kthread_stop\n", t->pid);
 	put_task_struct(t);
 	return ret;
 }
